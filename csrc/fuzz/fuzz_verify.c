@@ -1,0 +1,55 @@
+/*
+ * fuzz_verify.c - token bytes -> stjwt_parse() + stjwt_verify() against a
+ * fixed keyset (RSA, EC P-256/384/521, Ed25519, HMAC; legacy v1/v2 seeds).
+ * Invariant: verify fails with parse's code whenever parse fails.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "stjwt.h"
+#include "fuzz_keys.h"
+
+static stjwt_keyset_t *ks;
+static stjwt_verifier_t *v;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    stjwt_options_t o = { 0x3ffe, 0, 0, 0 };
+    const char *msg;
+    int rc;
+
+    (void) argc;
+    (void) argv;
+    ks = stjwt_keyset_new(fuzz_jwks, sizeof(fuzz_jwks) - 1,
+                          STJWT_KEYSET_ALLOW_HMAC | STJWT_KEYSET_STRICT,
+                          NULL, &rc, &msg);
+    v = stjwt_verifier_new(&o, &rc, &msg);
+    if (ks == NULL || v == NULL || stjwt_keyset_count(ks) != 7) {
+        abort();
+    }
+    return 0;
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    stjwt_result_t r;
+    const char *msg;
+    int prc, vrc;
+
+    prc = stjwt_parse(v, (const char *) data, size, &r, &msg);
+    vrc = stjwt_verify(v, ks, (const char *) data, size, &r, &msg);
+    if ((prc != STJWT_OK && vrc != prc) || msg == NULL
+        || (vrc == STJWT_OK && (r.alg_id == STJWT_ALG_NONE
+                                || r.payload_len > size)))
+    {
+        abort();
+    }
+    return 0;
+}

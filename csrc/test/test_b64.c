@@ -1,0 +1,183 @@
+/*
+ * test_b64.c - stjwt_b64url_decode() strictness and stjwt_b64_encode().
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "util.h"
+
+static unsigned char out[4096];
+
+
+static int
+dec(const char *s, size_t *dlen)
+{
+    size_t n = strlen(s);
+
+    *dlen = sizeof(out);
+    return stjwt_b64url_decode(guard_copy(s, n), n, out, dlen);
+}
+
+
+static void
+test_vectors(void)
+{
+    /* RFC 4648 s10, without padding */
+    static const char *const enc[] = {
+        "", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"
+    };
+    static const char *const plain = "foobar";
+    size_t i, n;
+
+    for (i = 0; i < ST_N(enc); i++) {
+        is_rc(dec(enc[i], &n), STJWT_OK, "decode \"%s\"", enc[i]);
+        ok(n == i && memcmp(out, plain, i) == 0, "\"%s\" is %zu bytes of "
+           "foobar", enc[i], i);
+    }
+    is_rc(dec("-_-_", &n), STJWT_OK, "url alphabet");
+    ok(n == 3 && out[0] == 0xfb && out[1] == 0xff && out[2] == 0xbf,
+       "-_-_ = fb ff bf");
+    is_rc(dec("AAAA____", &n), STJWT_OK, "A and _");
+    ok(n == 6 && out[0] == 0 && out[5] == 0xff, "zeros and ones");
+}
+
+
+static void
+test_rejects(void)
+{
+    static const char *const bad[] = {
+        "Zg==", "Zg=", "Zm8=", "=", "Zm9v=", "Zm+v", "Zm/v", "Zm9v\n",
+        " Zm9v", "Zm9 v", "Zm9v\t", "Z", "Zm9vY", "Zm9vYmFyZ", "Zh", "Zm9",
+        "Zm9vYh", "Zm9vYmF", "Zm.v", "Zm9v\r\n", "Zm9v%3D", "\xc3\xa9\xc3",
+    };
+    size_t i, n;
+
+    for (i = 0; i < ST_N(bad); i++) {
+        is_rc(dec(bad[i], &n), STJWT_E_BAD_BASE64, "reject bad[%zu]", i);
+    }
+    {
+        char nul[4] = { 'Z', 'm', '\0', 'v' };
+        n = sizeof(out);
+        is_rc(stjwt_b64url_decode(guard_copy(nul, 4), 4, out, &n),
+              STJWT_E_BAD_BASE64, "NUL inside");
+    }
+    n = 2;
+    is_rc(stjwt_b64url_decode(guard_copy("Zm9v", 4), 4, out, &n),
+          STJWT_E_TOO_LARGE, "3 bytes into 2");
+    n = 3;
+    is_rc(stjwt_b64url_decode(guard_copy("Zm9v", 4), 4, out, &n), STJWT_OK,
+          "3 bytes into 3");
+    n = 0;
+    is_rc(stjwt_b64url_decode("", 0, NULL, &n), STJWT_OK, "empty into NULL");
+    is_rc(stjwt_b64url_decode("Zm9v", 4, out, NULL), STJWT_E_INVALID_ARG,
+          "NULL dlen");
+    n = 5;
+    is_rc(stjwt_b64url_decode(NULL, 4, out, &n), STJWT_E_INVALID_ARG,
+          "NULL src");
+}
+
+
+/* Every 2- and 3-character string: exactly one encoding per byte string
+ * may decode (canonical trailing bits). */
+static void
+test_exhaustive(void)
+{
+    static const char a[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=."
+        " ";
+    size_t na = strlen(a), i, j, k, n, valid = 0;
+    char s[4] = { 0 };
+    unsigned char *seen = t_alloc(65536);
+    int dup = 0;
+
+    for (i = 0; i < na; i++) {
+        for (j = 0; j < na; j++) {
+            s[0] = a[i];
+            s[1] = a[j];
+            s[2] = '\0';
+            if (dec(s, &n) == STJWT_OK) {
+                valid++;
+                dup += seen[out[0]]++ != 0;
+            }
+        }
+    }
+    ok(valid == 256 && dup == 0, "2 chars: 256 valid, one per byte (%zu)",
+       valid);
+    memset(seen, 0, 65536);
+    valid = 0;
+    for (i = 0; i < na; i++) {
+        for (j = 0; j < na; j++) {
+            for (k = 0; k < na; k++) {
+                s[0] = a[i];
+                s[1] = a[j];
+                s[2] = a[k];
+                if (dec(s, &n) == STJWT_OK) {
+                    valid++;
+                    dup += seen[out[0] << 8 | out[1]]++ != 0;
+                }
+            }
+        }
+    }
+    ok(valid == 65536 && dup == 0, "3 chars: 65536 valid, one per pair "
+       "(%zu)", valid);
+}
+
+
+static void
+test_roundtrip(void)
+{
+    unsigned char in[300];
+    char std[420];
+    size_t len, n, bad = 0, m;
+
+    for (len = 0; len < sizeof(in); len++) {
+        if (RAND_bytes(in, (int) (len ? len : 1)) != 1) {
+            bad++;
+            continue;
+        }
+        m = stjwt_b64_encode(in, len, std);
+        if (m != (len + 2) / 3 * 4) {
+            bad++;
+        }
+        if (dec(b64url(in, len), &n) != STJWT_OK || n != len
+            || memcmp(in, out, len) != 0)
+        {
+            bad++;
+        }
+    }
+    ok(bad == 0, "random round trips, lengths 0..299");
+}
+
+
+static void
+test_encode(void)
+{
+    char buf[16];
+    size_t n;
+
+    n = stjwt_b64_encode((const unsigned char *) "f", 1, buf);
+    ok(n == 4 && memcmp(buf, "Zg==", 4) == 0, "encode f");
+    n = stjwt_b64_encode((const unsigned char *) "fo", 2, buf);
+    ok(n == 4 && memcmp(buf, "Zm8=", 4) == 0, "encode fo");
+    n = stjwt_b64_encode((const unsigned char *) "foobar", 6, buf);
+    ok(n == 8 && memcmp(buf, "Zm9vYmFy", 8) == 0, "encode foobar");
+    n = stjwt_b64_encode((const unsigned char *) "\xfb\xff\xbf", 3, buf);
+    ok(n == 4 && memcmp(buf, "+/+/", 4) == 0, "standard alphabet");
+    ok(stjwt_b64_encode((const unsigned char *) "", 0, buf) == 0,
+       "encode empty");
+    ok(stjwt_b64_encode(NULL, 3, buf) == 0, "encode NULL");
+}
+
+
+int
+main(void)
+{
+    test_vectors();
+    test_rejects();
+    test_exhaustive();
+    test_roundtrip();
+    test_encode();
+    return done_testing();
+}

@@ -1,0 +1,701 @@
+/*
+ * verify.c - compact JWS parsing and signature verification.
+ *
+ * The verifier owns everything a call needs: scratch buffers sized from
+ * max_token_len, a reusable EVP_MD_CTX and pre-fetched digests, so that
+ * parsing allocates nothing and verification adds no allocation of ours
+ * (OpenSSL's bignum code still allocates inside EVP_PKEY_verify()).
+ */
+#define _GNU_SOURCE             /* newlocale(), strtod_l() */
+
+#include <locale.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include "stjwt_int.h"
+
+/* JSON header + payload of the legacy SuperTokens v1/v2 tokens.  They are
+ * recognised byte for byte, padding included (spec s1.1). */
+static const char legacy_hdr[2][57] = {
+    "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsInZlcnNpb24iOiIxIn0=",
+    "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsInZlcnNpb24iOiIyIn0=",
+};
+static const char legacy_version[2][2] = { "1", "2" };
+
+/* SEQUENCE { INTEGER r, INTEGER s } for P-521: 3 + 2 * (3 + 66) bytes. */
+#define ST_DER_MAX (3 + 2 * (3 + ST_EC_MAX_COORD))
+
+struct stjwt_verifier_s {
+    uint32_t       alg_mask;
+    uint32_t       flags;
+    uint32_t       max_len;
+    uint32_t       max_depth;
+    unsigned char *dec;         /* decoded segments, back to back */
+    char          *str;         /* unescaped header strings */
+    char          *num;         /* NUL-terminated copy of a number */
+    st_jobj_t      obj;         /* member index of header, then payload */
+    EVP_MD        *md[ST_HASH_MAX];
+    EVP_MD_CTX    *mdctx;
+    EVP_MD_CTX    *edctx;       /* EdDSA only */
+    locale_t       c_locale;    /* JSON numbers use '.' whatever LC_ALL */
+    /* Set by parse for verify: */
+    const unsigned char *sig;
+    size_t         sig_len;
+    size_t         signed_len;  /* header "." payload, as received */
+};
+
+typedef struct {
+    int         rc;
+    const char *msg;
+} st_err_t;
+
+#define ST_FAIL(e, code, text) \
+    do { (e)->rc = (code); (e)->msg = (text); goto done; } while (0)
+
+
+stjwt_verifier_t *
+stjwt_verifier_new(const stjwt_options_t *opts, int *rc_out,
+    const char **errmsg)
+{
+    stjwt_verifier_t *v = NULL;
+    stjwt_options_t o = { 0, 0, 0, 0 };
+    uint32_t valid_algs = 0;
+    st_err_t e = { STJWT_OK, "ok" };
+    size_t i;
+    int a;
+
+    if (opts != NULL) {
+        o = *opts;
+    }
+    for (a = STJWT_ALG_NONE + 1; a < STJWT_ALG_MAX; a++) {
+        valid_algs |= STJWT_ALG_BIT(a);
+    }
+    if (o.alg_mask == 0) {
+        o.alg_mask = STJWT_ALG_BIT(STJWT_ALG_RS256);
+    }
+    o.max_token_len = o.max_token_len ? o.max_token_len : ST_DEFAULT_MAX_LEN;
+    o.max_depth = o.max_depth ? o.max_depth : ST_DEFAULT_MAX_DEPTH;
+    if (o.alg_mask & ~valid_algs) {
+        ST_FAIL(&e, STJWT_E_INVALID_ARG, "alg_mask has an unknown bit");
+    }
+    if (o.flags & ~(uint32_t) (STJWT_OPT_OPAQUE_PAYLOAD | STJWT_OPT_NO_LEGACY))
+    {
+        ST_FAIL(&e, STJWT_E_INVALID_ARG, "unknown option flag");
+    }
+    if (o.max_token_len > ST_MAX_TOKEN_LIMIT) {
+        ST_FAIL(&e, STJWT_E_INVALID_ARG, "max_token_len too large");
+    }
+    if (o.max_depth > ST_JSON_DEPTH_LIMIT) {
+        ST_FAIL(&e, STJWT_E_INVALID_ARG, "max_depth too large");
+    }
+
+    v = calloc(1, sizeof(*v));
+    if (v == NULL) {
+        ST_FAIL(&e, STJWT_E_NOMEM, "out of memory");
+    }
+    v->alg_mask = o.alg_mask;
+    v->flags = o.flags;
+    v->max_len = o.max_token_len;
+    v->max_depth = o.max_depth;
+    v->dec = malloc(v->max_len);
+    v->str = malloc(v->max_len);
+    v->num = malloc((size_t) v->max_len + 1);
+    v->obj.cap_mem = st_json_members_cap(v->max_len);
+    v->obj.mem = malloc(v->obj.cap_mem * sizeof(st_jmember_t));
+    v->obj.cap_names = v->max_len;
+    v->obj.names = malloc(v->max_len);
+    v->mdctx = EVP_MD_CTX_new();
+    v->edctx = EVP_MD_CTX_new();
+    v->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t) 0);
+    if (v->dec == NULL || v->str == NULL || v->num == NULL
+        || v->obj.mem == NULL || v->obj.names == NULL || v->mdctx == NULL
+        || v->edctx == NULL || v->c_locale == (locale_t) 0)
+    {
+        ST_FAIL(&e, STJWT_E_NOMEM, "out of memory");
+    }
+    /* Fetched once: an implicit fetch per call costs ~3 us in OpenSSL 3. */
+    for (i = 0; i < ST_HASH_MAX; i++) {
+        v->md[i] = EVP_MD_fetch(NULL, st_hash_name[i], NULL);
+        if (v->md[i] == NULL) {
+            ST_FAIL(&e, STJWT_E_INTERNAL, "digest not available");
+        }
+    }
+
+done:
+    if (e.rc != STJWT_OK) {
+        stjwt_verifier_free(v);
+        v = NULL;
+        ERR_clear_error();
+    }
+    if (rc_out != NULL) {
+        *rc_out = e.rc;
+    }
+    if (errmsg != NULL) {
+        *errmsg = e.msg;
+    }
+    return v;
+}
+
+
+void
+stjwt_verifier_free(stjwt_verifier_t *v)
+{
+    size_t i;
+
+    if (v == NULL) {
+        return;
+    }
+    for (i = 0; i < ST_HASH_MAX; i++) {
+        EVP_MD_free(v->md[i]);
+    }
+    EVP_MD_CTX_free(v->mdctx);
+    EVP_MD_CTX_free(v->edctx);
+    if (v->c_locale != (locale_t) 0) {
+        freelocale(v->c_locale);
+    }
+    free(v->dec);
+    free(v->str);
+    free(v->num);
+    free(v->obj.mem);
+    free(v->obj.names);
+    free(v);
+}
+
+
+static int
+json_rc_to_msg(int rc, const char **msg, const char *bad_json)
+{
+    switch (rc) {
+    case STJWT_E_TOO_DEEP:
+        *msg = "JSON nested too deeply";
+        break;
+    case STJWT_E_DUPLICATE_MEMBER:
+        *msg = "duplicate JSON member name";
+        break;
+    case STJWT_E_BAD_JSON:
+        *msg = bad_json;
+        break;
+    default:
+        *msg = "JSON scanner workspace too small";
+        break;
+    }
+    return rc;
+}
+
+
+/* Header member as an unescaped string in v->str. */
+static void
+header_str(stjwt_verifier_t *v, const unsigned char *hdr, const char *name,
+    size_t *str_used, const char **p, size_t *n, uint8_t *type)
+{
+    const st_jmember_t *m = st_json_find(&v->obj, name, strlen(name));
+
+    if (m == NULL) {
+        return;
+    }
+    if (type != NULL) {
+        *type = (uint8_t) m->type;
+    }
+    if (m->type == STJWT_JSON_STRING) {
+        *p = v->str + *str_used;
+        *n = st_json_unescape(hdr + m->val_off, m->val_len,
+                              v->str + *str_used);
+        *str_used += *n;
+    }
+}
+
+
+static int
+parse_header(stjwt_verifier_t *v, const unsigned char *hdr, size_t len,
+    stjwt_result_t *out, st_err_t *e)
+{
+    const st_jmember_t *m;
+    size_t used = 0;
+    uint8_t alg_type = STJWT_JSON_ABSENT;
+    int rc;
+
+    rc = st_json_scan(hdr, len, v->max_depth, &v->obj, NULL);
+    if (rc != STJWT_OK) {
+        e->rc = json_rc_to_msg(rc, &e->msg, "header is not a JSON object");
+        return rc;
+    }
+    /* Fill every field first so a rejected token can still be logged by
+     * kid and alg. */
+    header_str(v, hdr, "alg", &used, &out->alg, &out->alg_len, &alg_type);
+    header_str(v, hdr, "kid", &used, &out->kid, &out->kid_len,
+               &out->kid_type);
+    header_str(v, hdr, "typ", &used, &out->typ, &out->typ_len,
+               &out->typ_type);
+    header_str(v, hdr, "version", &used, &out->version, &out->version_len,
+               &out->version_type);
+    if (out->alg != NULL) {
+        out->alg_id = stjwt_alg_from_name(out->alg, out->alg_len);
+    }
+
+    /* We implement no extension, so any "crit" is one we don't
+     * understand (RFC 7515 4.1.11). */
+    if (st_json_find(&v->obj, "crit", 4) != NULL) {
+        e->rc = STJWT_E_CRIT;
+        e->msg = "header has crit";
+        return e->rc;
+    }
+    m = st_json_find(&v->obj, "b64", 3);
+    if (m != NULL && m->type != STJWT_JSON_TRUE) {
+        e->rc = STJWT_E_BAD_HEADER;
+        e->msg = "unencoded payload (b64) not supported";
+        return e->rc;
+    }
+    if (alg_type != STJWT_JSON_STRING) {
+        e->rc = STJWT_E_BAD_HEADER;
+        e->msg = "header alg missing or not a string";
+        return e->rc;
+    }
+    return STJWT_OK;
+}
+
+
+static int
+claim(stjwt_verifier_t *v, const unsigned char *p, const char *name,
+    double *val, uint8_t *type)
+{
+    const st_jmember_t *m = st_json_find(&v->obj, name, strlen(name));
+    double d;
+
+    if (m == NULL) {
+        return STJWT_OK;
+    }
+    *type = (uint8_t) m->type;
+    if (m->type != STJWT_JSON_NUMBER) {
+        return STJWT_OK;        /* the caller judges wrong types */
+    }
+    /* strtod needs a terminator; the copy is bounded by the payload. */
+    memcpy(v->num, p + m->val_off, m->val_len);
+    v->num[m->val_len] = '\0';
+    d = strtod_l(v->num, NULL, v->c_locale);
+    if (!isfinite(d)) {
+        return STJWT_E_BAD_CLAIM;
+    }
+    *val = d;
+    return STJWT_OK;
+}
+
+
+static int
+parse_payload(stjwt_verifier_t *v, const unsigned char *p, size_t len,
+    stjwt_result_t *out, st_err_t *e)
+{
+    int rc, bad = 0;
+
+    rc = st_json_scan(p, len, v->max_depth, &v->obj, NULL);
+    if (rc != STJWT_OK) {
+        e->rc = json_rc_to_msg(rc, &e->msg, "payload is not a JSON object");
+        return rc;
+    }
+    bad |= claim(v, p, "exp", &out->exp, &out->exp_type);
+    bad |= claim(v, p, "nbf", &out->nbf, &out->nbf_type);
+    bad |= claim(v, p, "iat", &out->iat, &out->iat_type);
+    bad |= claim(v, p, "stt", &out->stt, &out->stt_type);
+    if (bad) {
+        e->rc = STJWT_E_BAD_CLAIM;
+        e->msg = "time claim is not a finite number";
+        return e->rc;
+    }
+    return STJWT_OK;
+}
+
+
+typedef int (*st_decode_fn)(const char *, size_t, unsigned char *,
+    size_t *);
+
+
+static int
+decode_seg(stjwt_verifier_t *v, st_decode_fn fn, const char *src,
+    size_t len, size_t *used, const unsigned char **out, size_t *outlen)
+{
+    size_t dlen = v->max_len - *used;
+    int rc;
+
+    rc = fn(src, len, v->dec + *used, &dlen);
+    if (rc != STJWT_OK) {
+        return STJWT_E_BAD_BASE64;
+    }
+    *out = v->dec + *used;
+    *outlen = dlen;
+    *used += dlen;
+    return STJWT_OK;
+}
+
+
+static int
+parse_token(stjwt_verifier_t *v, const char *token, size_t len,
+    stjwt_result_t *out, st_err_t *e)
+{
+    const char *d1, *d2, *end;
+    const unsigned char *hdr, *pay, *sig;
+    size_t hlen, plen, slen, hdlen, pdlen, sdlen, used = 0;
+    st_decode_fn dec = stjwt_b64url_decode;
+    int legacy = 0, opaque = (v->flags & STJWT_OPT_OPAQUE_PAYLOAD) != 0;
+
+    memset(out, 0, sizeof(*out));
+    v->sig = NULL;
+    v->sig_len = 0;
+    v->signed_len = 0;
+
+    if (len > v->max_len) {
+        ST_FAIL(e, STJWT_E_TOO_LARGE, "token longer than max_token_len");
+    }
+    if (len == 0) {
+        ST_FAIL(e, STJWT_E_MALFORMED, "empty token");
+    }
+    end = token + len;
+    d1 = memchr(token, '.', len);
+    d2 = d1 ? memchr(d1 + 1, '.', (size_t) (end - d1 - 1)) : NULL;
+    if (d2 == NULL || memchr(d2 + 1, '.', (size_t) (end - d2 - 1))) {
+        ST_FAIL(e, STJWT_E_MALFORMED, "token is not three segments");
+    }
+    hlen = (size_t) (d1 - token);
+    plen = (size_t) (d2 - d1 - 1);
+    slen = (size_t) (end - d2 - 1);
+    if (hlen == 0 || slen == 0 || (plen == 0 && !opaque)) {
+        ST_FAIL(e, STJWT_E_MALFORMED, "token has an empty segment");
+    }
+
+    if (!(v->flags & STJWT_OPT_NO_LEGACY) && hlen == 56) {
+        if (memcmp(token, legacy_hdr[0], 56) == 0) {
+            legacy = 1;
+        } else if (memcmp(token, legacy_hdr[1], 56) == 0) {
+            legacy = 2;
+        }
+    }
+
+    if (legacy) {
+        out->legacy = (uint8_t) legacy;
+        out->alg = "RS256";
+        out->alg_len = 5;
+        out->alg_id = STJWT_ALG_RS256;
+        out->typ = "JWT";
+        out->typ_len = 3;
+        out->typ_type = STJWT_JSON_STRING;
+        out->version = legacy_version[legacy - 1];
+        out->version_len = 1;
+        out->version_type = STJWT_JSON_STRING;
+        dec = st_b64std_decode;
+        opaque = 0;                 /* legacy payloads are JSON */
+    } else {
+        if (decode_seg(v, stjwt_b64url_decode, token, hlen, &used, &hdr,
+                       &hdlen) != STJWT_OK)
+        {
+            ST_FAIL(e, STJWT_E_BAD_BASE64, "header is not base64url");
+        }
+        if (parse_header(v, hdr, hdlen, out, e) != STJWT_OK) {
+            goto done;
+        }
+    }
+
+    if (decode_seg(v, dec, d1 + 1, plen, &used, &pay, &pdlen) != STJWT_OK) {
+        ST_FAIL(e, STJWT_E_BAD_BASE64, "payload is not base64url");
+    }
+    out->payload = (const char *) pay;
+    out->payload_len = pdlen;
+    if (decode_seg(v, dec, d2 + 1, slen, &used, &sig, &sdlen) != STJWT_OK) {
+        ST_FAIL(e, STJWT_E_BAD_BASE64, "signature is not base64url");
+    }
+    if (!opaque && parse_payload(v, pay, pdlen, out, e) != STJWT_OK) {
+        goto done;
+    }
+
+    v->sig = sig;
+    v->sig_len = sdlen;
+    v->signed_len = (size_t) (d2 - token);
+    e->rc = STJWT_OK;
+    e->msg = "ok";
+
+done:
+    return e->rc;
+}
+
+
+int
+stjwt_parse(stjwt_verifier_t *v, const char *token, size_t len,
+    stjwt_result_t *out, const char **errmsg)
+{
+    st_err_t e = { STJWT_OK, "ok" };
+    stjwt_result_t tmp;
+
+    if (out == NULL) {
+        out = &tmp;
+    }
+    if (v == NULL || (token == NULL && len)) {
+        e.rc = STJWT_E_INVALID_ARG;
+        e.msg = "invalid argument";
+        memset(out, 0, sizeof(*out));
+    } else {
+        (void) parse_token(v, token, len, out, &e);
+    }
+    if (errmsg != NULL) {
+        *errmsg = e.msg;
+    }
+    return e.rc;
+}
+
+
+static int
+digest(stjwt_verifier_t *v, int hash, const char *msg, size_t len,
+    unsigned char *dig, unsigned *dlen)
+{
+    if (EVP_DigestInit_ex2(v->mdctx, v->md[hash], NULL) != 1
+        || EVP_DigestUpdate(v->mdctx, msg, len) != 1
+        || EVP_DigestFinal_ex(v->mdctx, dig, dlen) != 1)
+    {
+        return STJWT_E_INTERNAL;
+    }
+    return STJWT_OK;
+}
+
+
+static int
+all_zero(const unsigned char *p, size_t n)
+{
+    unsigned char acc = 0;
+
+    while (n--) {
+        acc |= *p++;
+    }
+    return acc == 0;
+}
+
+
+static size_t
+der_int(unsigned char *d, const unsigned char *x, size_t n)
+{
+    size_t pad;
+
+    while (n > 1 && x[0] == 0) {
+        x++;
+        n--;
+    }
+    pad = (x[0] & 0x80) ? 1 : 0;
+    d[0] = 0x02;
+    d[1] = (unsigned char) (n + pad);
+    d[2] = 0;
+    memcpy(d + 2 + pad, x, n);
+    return 2 + pad + n;
+}
+
+
+/* JOSE r||s (RFC 7518 3.4) to DER.  r and s must lie in [1, n-1]; OpenSSL
+ * checks that too, but a zero r/s is the classic ECDSA bypass
+ * (CVE-2022-21449), so it is refused here before any crypto. */
+static int
+ecdsa_der(const st_key_t *k, const unsigned char *sig, unsigned char *der,
+    size_t *derlen)
+{
+    unsigned char body[ST_DER_MAX];
+    const unsigned char *r = sig, *s = sig + k->coord_len;
+    size_t c = k->coord_len, n, o = 0;
+
+    if (all_zero(r, c) || all_zero(s, c) || memcmp(r, k->order, c) >= 0
+        || memcmp(s, k->order, c) >= 0)
+    {
+        return STJWT_E_BAD_SIGNATURE;
+    }
+    n = der_int(body, r, c);
+    n += der_int(body + n, s, c);
+    der[o++] = 0x30;
+    if (n >= 128) {
+        der[o++] = 0x81;
+    }
+    der[o++] = (unsigned char) n;
+    memcpy(der + o, body, n);
+    *derlen = o + n;
+    return STJWT_OK;
+}
+
+
+static int
+check_sig(stjwt_verifier_t *v, const st_key_t *k, int alg,
+    const char *msg, size_t mlen)
+{
+    const st_alg_info_t *ai = &st_alg_info[alg];
+    unsigned char dig[EVP_MAX_MD_SIZE], der[ST_DER_MAX];
+    const unsigned char *sig = v->sig;
+    size_t slen = v->sig_len, maclen;
+    unsigned dlen;
+    int rc;
+
+    if (k->kty == ST_KTY_OCT) {
+        if (slen != st_hash_len[ai->hash]) {
+            return STJWT_E_BAD_SIGNATURE;
+        }
+        /* Re-initialising with a NULL key keeps the prepared key. */
+        if (EVP_MAC_init(k->mac[alg], NULL, 0, NULL) != 1
+            || EVP_MAC_update(k->mac[alg], (const unsigned char *) msg,
+                              mlen) != 1
+            || EVP_MAC_final(k->mac[alg], dig, &maclen, sizeof(dig)) != 1
+            || maclen != slen)
+        {
+            return STJWT_E_INTERNAL;
+        }
+        return CRYPTO_memcmp(dig, sig, slen) == 0 ? STJWT_OK
+                                                  : STJWT_E_BAD_SIGNATURE;
+    }
+    if (slen != k->sig_len) {
+        return STJWT_E_BAD_SIGNATURE;
+    }
+    if (k->kty == ST_KTY_OKP) {
+        /* EdDSA hashes the message itself and cannot take a digest, so
+         * there is no EVP_PKEY_CTX to prepare: DigestVerifyInit per call
+         * is the only way (it allocates inside OpenSSL). */
+        if (EVP_DigestVerifyInit_ex(v->edctx, NULL, NULL, NULL, NULL,
+                                    k->pkey, NULL) != 1)
+        {
+            return STJWT_E_INTERNAL;
+        }
+        return EVP_DigestVerify(v->edctx, sig, slen,
+                                (const unsigned char *) msg, mlen) == 1
+               ? STJWT_OK : STJWT_E_BAD_SIGNATURE;
+    }
+    if (k->kty == ST_KTY_EC) {
+        rc = ecdsa_der(k, sig, der, &slen);
+        if (rc != STJWT_OK) {
+            return rc;
+        }
+        sig = der;
+    }
+    rc = digest(v, ai->hash, msg, mlen, dig, &dlen);
+    if (rc != STJWT_OK) {
+        return rc;
+    }
+    return EVP_PKEY_verify(k->pctx[alg], sig, slen, dig, dlen) == 1
+           ? STJWT_OK : STJWT_E_BAD_SIGNATURE;
+}
+
+
+/* Legacy v1/v2 tokens carry no kid: like supertokens-node, try every RSA
+ * key of the set; the first that verifies wins. */
+static int
+verify_legacy(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
+    const char *token, st_err_t *e)
+{
+    size_t i, tried = 0;
+    int rc;
+
+    for (i = 0; i < ks->n; i++) {
+        if (!st_key_fits(&ks->keys[i], STJWT_ALG_RS256)) {
+            continue;
+        }
+        tried++;
+        rc = check_sig(v, &ks->keys[i], STJWT_ALG_RS256, token,
+                       v->signed_len);
+        if (rc == STJWT_OK) {
+            ERR_clear_error();      /* failures of earlier keys */
+            e->rc = STJWT_OK;
+            e->msg = "ok";
+            return STJWT_OK;
+        }
+        if (rc != STJWT_E_BAD_SIGNATURE) {
+            e->rc = rc;
+            e->msg = "signature check failed";
+            return rc;
+        }
+    }
+    e->rc = tried ? STJWT_E_BAD_SIGNATURE : STJWT_E_UNKNOWN_KID;
+    e->msg = tried ? "signature does not verify" : "no RSA key in the set";
+    return e->rc;
+}
+
+
+static const st_key_t *
+select_key(const stjwt_keyset_t *ks, const stjwt_result_t *out,
+    st_err_t *e)
+{
+    const st_key_t *k, *found = NULL;
+    size_t i, n = 0;
+
+    if (out->kid_type == STJWT_JSON_STRING) {
+        for (i = 0; i < ks->n; i++) {
+            k = &ks->keys[i];
+            if (k->has_kid && k->kid_len == out->kid_len
+                && (k->kid_len == 0
+                    || memcmp(k->kid, out->kid, k->kid_len) == 0))
+            {
+                if (!st_key_fits(k, out->alg_id)) {
+                    e->rc = STJWT_E_KEY_MISMATCH;
+                    e->msg = "key does not fit the token alg";
+                    return NULL;
+                }
+                return k;
+            }
+        }
+        e->rc = STJWT_E_UNKNOWN_KID;
+        e->msg = "no key with this kid";
+        return NULL;
+    }
+    /* No kid: usable only if exactly one key fits (jose semantics). */
+    for (i = 0; i < ks->n; i++) {
+        if (st_key_fits(&ks->keys[i], out->alg_id)) {
+            found = &ks->keys[i];
+            n++;
+        }
+    }
+    if (n != 1) {
+        e->rc = STJWT_E_UNKNOWN_KID;
+        e->msg = n ? "no kid and several candidate keys"
+                   : "no kid and no candidate key";
+        return NULL;
+    }
+    return found;
+}
+
+
+int
+stjwt_verify(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
+    const char *token, size_t len, stjwt_result_t *out,
+    const char **errmsg)
+{
+    st_err_t e = { STJWT_OK, "ok" };
+    stjwt_result_t tmp;
+    const st_key_t *k;
+    int alg;
+
+    if (out == NULL) {
+        out = &tmp;
+    }
+    if (v == NULL || ks == NULL || (token == NULL && len)) {
+        memset(out, 0, sizeof(*out));
+        ST_FAIL(&e, STJWT_E_INVALID_ARG, "invalid argument");
+    }
+    if (parse_token(v, token, len, out, &e) != STJWT_OK) {
+        goto done;
+    }
+    alg = out->alg_id;
+    if (alg == STJWT_ALG_NONE || !(v->alg_mask & STJWT_ALG_BIT(alg))) {
+        ST_FAIL(&e, STJWT_E_ALG_NOT_ALLOWED, "alg not allowed");
+    }
+    if (out->legacy) {
+        (void) verify_legacy(v, ks, token, &e);
+        goto done;
+    }
+    k = select_key(ks, out, &e);
+    if (k == NULL) {
+        goto done;
+    }
+    e.rc = check_sig(v, k, alg, token, v->signed_len);
+    e.msg = e.rc == STJWT_OK ? "ok"
+            : e.rc == STJWT_E_BAD_SIGNATURE ? "signature does not verify"
+            : "signature check failed";
+
+done:
+    if (e.rc != STJWT_OK) {
+        ERR_clear_error();
+    }
+    if (errmsg != NULL) {
+        *errmsg = e.msg;
+    }
+    return e.rc;
+}

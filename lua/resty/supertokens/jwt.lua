@@ -1,0 +1,488 @@
+--- JWS/JWT verification over libstjwt.
+--
+-- Keysets and verifiers are C handles owned by Lua objects (freed by the
+-- GC or by `:close()`).  A verifier is meant to live for the whole worker;
+-- each call reuses one result struct and one error pointer, so the hot path
+-- allocates only the Lua result table.
+--
+-- Failures at run time come back as `nil, reason` where reason is a stable
+-- code: `stjwt_rc_name()` of the C status ("bad_signature", "unknown_kid",
+-- ...).  Misuse (bad options, wrong argument types) raises.
+-- @module resty.supertokens.jwt
+
+local ffi = require "ffi"
+local cjson = require("cjson.safe").new()
+local stffi = require "resty.supertokens.ffi"
+
+local C = stffi.C
+local bit = require "bit"
+local bor = bit.bor
+local lshift = bit.lshift
+local error = error
+local ffi_gc = ffi.gc
+local ffi_new = ffi.new
+local ffi_string = ffi.string
+local math_floor = math.floor
+local next = next
+local pairs = pairs
+local setmetatable = setmetatable
+local tonumber = tonumber
+local tostring = tostring
+local type = type
+local json_decode = cjson.decode
+local json_encode = cjson.encode
+
+
+local _M = { _VERSION = "0.1.0" }
+
+
+local RC_OK = stffi.RC.OK
+local RC_MAX = stffi.RC.RC_MAX
+local JSON_STRING = stffi.JSON.STRING
+local JSON_NUMBER = stffi.JSON.NUMBER
+local ALG_NONE = stffi.ALG.NONE
+
+local DEFAULT_MAX_TOKEN_LEN = 16384
+local DEFAULT_MAX_DEPTH = 16
+local UINT32_MAX = 4294967295
+
+-- Reason codes are built once so the hot path never converts C strings.
+local RC_NAMES = {}
+for rc = 0, RC_MAX - 1 do
+    RC_NAMES[rc] = ffi_string(C.stjwt_rc_name(rc))
+end
+
+local TYPE_NAMES = {
+    [stffi.JSON.ABSENT] = "absent",
+    [stffi.JSON.NULL] = "null",
+    [stffi.JSON.FALSE] = "false",
+    [stffi.JSON.TRUE] = "true",
+    [stffi.JSON.NUMBER] = "number",
+    [stffi.JSON.STRING] = "string",
+    [stffi.JSON.ARRAY] = "array",
+    [stffi.JSON.OBJECT] = "object",
+}
+
+-- One of each per worker: results are copied into Lua values before the
+-- next call can overwrite them.
+local result = ffi_new("stjwt_result_t")
+local errmsg = ffi_new("const char *[1]")
+local rc_out = ffi_new("int[1]")
+local ks_info = ffi_new("stjwt_keyset_info_t")
+
+
+local function rc_name(rc)
+    return RC_NAMES[rc] or "internal"
+end
+
+
+-- Header fields and time claims; never the token or the signature.
+-- Kept as one flat function: small helpers called several times per
+-- token would become hot on their own and start traces of their own.
+local function result_table(r)
+    local alg, kid, typ, version
+    if r.alg ~= nil then
+        alg = ffi_string(r.alg, r.alg_len)
+    end
+    local kid_type, typ_type, version_type = r.kid_type, r.typ_type,
+                                             r.version_type
+    if kid_type == JSON_STRING and r.kid ~= nil then
+        kid = ffi_string(r.kid, r.kid_len)
+    end
+    if typ_type == JSON_STRING and r.typ ~= nil then
+        typ = ffi_string(r.typ, r.typ_len)
+    end
+    if version_type == JSON_STRING and r.version ~= nil then
+        version = ffi_string(r.version, r.version_len)
+    end
+    local exp_type, nbf_type, iat_type, stt_type = r.exp_type, r.nbf_type,
+                                                   r.iat_type, r.stt_type
+
+    return {
+        alg = alg,
+        alg_id = r.alg_id,
+        kid = kid,
+        typ = typ,
+        version = version,
+        legacy = r.legacy,
+        kid_type = TYPE_NAMES[kid_type],
+        typ_type = TYPE_NAMES[typ_type],
+        version_type = TYPE_NAMES[version_type],
+        exp = exp_type == JSON_NUMBER and r.exp or nil,
+        nbf = nbf_type == JSON_NUMBER and r.nbf or nil,
+        iat = iat_type == JSON_NUMBER and r.iat or nil,
+        stt = stt_type == JSON_NUMBER and r.stt or nil,
+        exp_type = TYPE_NAMES[exp_type],
+        nbf_type = TYPE_NAMES[nbf_type],
+        iat_type = TYPE_NAMES[iat_type],
+        stt_type = TYPE_NAMES[stt_type],
+        payload_json = nil,
+        payload = nil,
+    }
+end
+
+
+local function check_opts(opts, known, fn)
+    if opts == nil then
+        return {}
+    end
+    if type(opts) ~= "table" then
+        error("supertokens.jwt: " .. fn .. ": opts must be a table", 3)
+    end
+    for k in pairs(opts) do
+        if not known[k] then
+            error("supertokens.jwt: " .. fn .. ": unknown option '"
+                  .. tostring(k) .. "'", 3)
+        end
+    end
+    return opts
+end
+
+
+local function check_bool(opts, name, fn, default)
+    local v = opts[name]
+    if v == nil then
+        return default
+    end
+    if type(v) ~= "boolean" then
+        error("supertokens.jwt: " .. fn .. ": " .. name
+              .. " must be a boolean", 3)
+    end
+    return v
+end
+
+
+local function check_uint(opts, name, fn, default)
+    local v = opts[name]
+    if v == nil then
+        return default
+    end
+    if type(v) ~= "number" or v ~= math_floor(v) or v < 1
+       or v > UINT32_MAX
+    then
+        error("supertokens.jwt: " .. fn .. ": " .. name
+              .. " must be a positive integer", 3)
+    end
+    return v
+end
+
+
+------------------------------------------------------------------------
+-- Keysets
+------------------------------------------------------------------------
+
+local keyset_mt = {}
+keyset_mt.__index = keyset_mt
+
+local KEYSET_OPTS = { strict = true, allow_hmac = true }
+
+
+--- Build a keyset from a JWKS (or a single JWK).
+-- @param jwks JWKS JSON text, or a decoded table (re-encoded with cjson)
+-- @param opts optional table: `strict` (any bad key fails the whole set,
+--   default false), `allow_hmac` (accept kty "oct" secrets, default false)
+-- @return keyset object, or nil on failure
+-- @return nil, or the reason code on failure ("no_keys", "bad_json",
+--   "weak_key", ...)
+-- @return info table `{ n_keys, n_skipped, first_skip_reason,
+--   first_skip_index }`; `first_skip_index` is the 1-based position in
+--   "keys" of the first key left out (nil when none was)
+function _M.keyset(jwks, opts)
+    opts = check_opts(opts, KEYSET_OPTS, "keyset")
+
+    if type(jwks) == "table" then
+        local encoded, err = json_encode(jwks)
+        if not encoded then
+            error("supertokens.jwt: keyset: cannot encode jwks: "
+                  .. tostring(err), 2)
+        end
+        jwks = encoded
+    elseif type(jwks) ~= "string" then
+        error("supertokens.jwt: keyset: jwks must be a string or a table",
+              2)
+    end
+
+    local flags = 0
+    if check_bool(opts, "strict", "keyset", false) then
+        flags = bor(flags, stffi.KEYSET_STRICT)
+    end
+    if check_bool(opts, "allow_hmac", "keyset", false) then
+        flags = bor(flags, stffi.KEYSET_ALLOW_HMAC)
+    end
+
+    ks_info.n_keys = 0
+    ks_info.n_skipped = 0
+    ks_info.first_skip_rc = 0
+    ks_info.first_skip_index = -1
+    rc_out[0] = 0
+    errmsg[0] = nil
+
+    local handle = C.stjwt_keyset_new(jwks, #jwks, flags, ks_info, rc_out,
+                                      errmsg)
+
+    local info = {
+        n_keys = ks_info.n_keys,
+        n_skipped = ks_info.n_skipped,
+        first_skip_reason = nil,
+        first_skip_index = nil,
+    }
+    if ks_info.first_skip_index >= 0 then
+        info.first_skip_reason = rc_name(ks_info.first_skip_rc)
+        info.first_skip_index = ks_info.first_skip_index + 1
+    end
+
+    if handle == nil then
+        local rc = rc_out[0]
+        return nil, rc ~= RC_OK and rc_name(rc) or "internal", info
+    end
+
+    ffi_gc(handle, C.stjwt_keyset_free)
+
+    return setmetatable({ handle = handle }, keyset_mt), nil, info
+end
+
+
+local function keyset_handle(ks, fn)
+    local h = type(ks) == "table" and ks.handle
+    if not h then
+        error("supertokens.jwt: " .. fn
+              .. ": expected an open keyset from jwt.keyset()", 3)
+    end
+    return h
+end
+
+
+--- Number of usable keys (0 once closed).
+-- @return integer
+function keyset_mt:count()
+    local h = self.handle
+    if not h then
+        return 0
+    end
+    return tonumber(C.stjwt_keyset_count(h))
+end
+
+
+--- Whether the set holds a usable key with this kid.
+-- @param kid string
+-- @return boolean
+function keyset_mt:has_kid(kid)
+    if type(kid) ~= "string" then
+        error("supertokens.jwt: has_kid: kid must be a string", 2)
+    end
+    local h = self.handle
+    if not h then
+        return false
+    end
+    return C.stjwt_keyset_has_kid(h, kid, #kid) == 1
+end
+
+
+--- Free the C keyset now instead of at GC time.  Idempotent; verifying
+-- against a closed keyset raises.
+function keyset_mt:close()
+    local h = self.handle
+    if h then
+        self.handle = nil
+        C.stjwt_keyset_free(ffi_gc(h, nil))
+    end
+end
+
+
+------------------------------------------------------------------------
+-- Verifiers
+------------------------------------------------------------------------
+
+local verifier_mt = {}
+verifier_mt.__index = verifier_mt
+
+local VERIFIER_OPTS = {
+    algs = true, max_token_len = true, max_depth = true,
+    opaque_payload = true, legacy = true,
+}
+
+
+local function alg_mask(algs)
+    if algs == nil then
+        return lshift(1, stffi.ALG.RS256)
+    end
+    if type(algs) ~= "table" or next(algs) == nil then
+        error("supertokens.jwt: verifier: algs must be a non-empty list "
+              .. "of algorithm names", 3)
+    end
+
+    local mask = 0
+    for i, name in pairs(algs) do
+        if type(i) ~= "number" or type(name) ~= "string" then
+            error("supertokens.jwt: verifier: algs must be a list of "
+                  .. "strings", 3)
+        end
+        local id = C.stjwt_alg_from_name(name, #name)
+        if id == ALG_NONE then
+            error("supertokens.jwt: verifier: unsupported alg '" .. name
+                  .. "'", 3)
+        end
+        mask = bor(mask, lshift(1, id))
+    end
+    return mask
+end
+
+
+--- Create a verifier (one per worker; it owns C scratch buffers).
+-- @param opts optional table:
+--   `algs` list of allowed algorithm names (default `{ "RS256" }`),
+--   `max_token_len` bytes (default 16384),
+--   `max_depth` JSON nesting (default 16),
+--   `opaque_payload` plain JWS: payload need not be JSON and is not
+--   decoded (default false),
+--   `legacy` recognise SuperTokens v1/v2 headers (default true)
+-- @return verifier object, or nil, error message when out of memory
+-- @raise on invalid options
+function _M.verifier(opts)
+    opts = check_opts(opts, VERIFIER_OPTS, "verifier")
+
+    local opaque = check_bool(opts, "opaque_payload", "verifier", false)
+    local legacy = check_bool(opts, "legacy", "verifier", true)
+
+    local copts = ffi_new("stjwt_options_t")
+    copts.alg_mask = alg_mask(opts.algs)
+    copts.max_token_len = check_uint(opts, "max_token_len", "verifier",
+                                     DEFAULT_MAX_TOKEN_LEN)
+    copts.max_depth = check_uint(opts, "max_depth", "verifier",
+                                 DEFAULT_MAX_DEPTH)
+    local flags = 0
+    if opaque then
+        flags = bor(flags, stffi.OPT_OPAQUE_PAYLOAD)
+    end
+    if not legacy then
+        flags = bor(flags, stffi.OPT_NO_LEGACY)
+    end
+    copts.flags = flags
+
+    rc_out[0] = 0
+    errmsg[0] = nil
+    local handle = C.stjwt_verifier_new(copts, rc_out, errmsg)
+    if handle == nil then
+        local msg = errmsg[0] ~= nil and ffi_string(errmsg[0])
+                    or rc_name(rc_out[0])
+        if rc_out[0] == stffi.RC.E_INVALID_ARG then
+            error("supertokens.jwt: verifier: " .. msg, 2)
+        end
+        return nil, "supertokens.jwt: verifier: " .. msg
+    end
+    ffi_gc(handle, C.stjwt_verifier_free)
+
+    return setmetatable({ handle = handle, opaque = opaque }, verifier_mt)
+end
+
+
+local function verifier_handle(v, fn)
+    local h = type(v) == "table" and v.handle
+    if not h then
+        error("supertokens.jwt: " .. fn
+              .. ": expected an open verifier (use v:" .. fn .. "(...))", 3)
+    end
+    return h
+end
+
+
+local function check_token(token, fn)
+    if type(token) ~= "string" then
+        error("supertokens.jwt: " .. fn .. ": token must be a string", 3)
+    end
+end
+
+
+-- Successful parse/verify: header fields, claims and the decoded payload.
+local function success(self)
+    local res = result_table(result)
+    if result.payload ~= nil then
+        local body = ffi_string(result.payload, result.payload_len)
+        res.payload_json = body
+        if not self.opaque then
+            local payload = json_decode(body)
+            if payload == nil then
+                -- C validated the JSON; only a cjson limit can get here.
+                return nil, "bad_json", res
+            end
+            res.payload = payload
+        end
+    end
+    return res
+end
+
+
+--- Decode and check a token without verifying its signature.
+-- @param token compact JWS string
+-- @return result table (see module docs), or nil on failure
+-- @return nil, or the reason code
+-- @return on failure, the header fields parsed so far (for logging)
+function verifier_mt:parse(token)
+    local vh = verifier_handle(self, "parse")
+    check_token(token, "parse")
+    local rc = C.stjwt_parse(vh, token, #token, result, errmsg)
+    if rc ~= RC_OK then
+        return nil, rc_name(rc), result_table(result)
+    end
+    return success(self)
+end
+
+
+--- Parse a token and verify its signature against a keyset.  Time claims
+-- are returned, not judged.
+-- @param ks keyset from `jwt.keyset()`
+-- @param token compact JWS string
+-- @return result table: `alg, alg_id, kid, typ, version, legacy,
+--   kid_type, typ_type, version_type, exp, nbf, iat, stt, exp_type,
+--   nbf_type, iat_type, stt_type, payload_json, payload` (payload is the
+--   cjson-decoded table with cjson.null kept; nil for opaque payloads)
+-- @return nil, or the reason code
+-- @return on failure, the header fields parsed so far (for logging)
+function verifier_mt:verify(ks, token)
+    local vh = verifier_handle(self, "verify")
+    local h = keyset_handle(ks, "verify")
+    check_token(token, "verify")
+    local rc = C.stjwt_verify(vh, h, token, #token, result, errmsg)
+    if rc ~= RC_OK then
+        return nil, rc_name(rc), result_table(result)
+    end
+    return success(self)
+end
+
+
+--- Verify only the signature; no Lua-side result or payload decode.
+-- @param ks keyset from `jwt.keyset()`
+-- @param token compact JWS string
+-- @return true, or nil on failure
+-- @return nil, or the reason code
+function verifier_mt:check_signature(ks, token)
+    local vh = verifier_handle(self, "check_signature")
+    local h = keyset_handle(ks, "check_signature")
+    check_token(token, "check_signature")
+    local rc = C.stjwt_verify(vh, h, token, #token, result, errmsg)
+    if rc ~= RC_OK then
+        return nil, rc_name(rc)
+    end
+    return true
+end
+
+
+--- Free the C verifier now instead of at GC time.  Idempotent.
+function verifier_mt:close()
+    local h = self.handle
+    if h then
+        self.handle = nil
+        C.stjwt_verifier_free(ffi_gc(h, nil))
+    end
+end
+
+
+--- The reason code for a C status (`stjwt_rc_name()`), e.g. for tests.
+-- @param rc integer status
+-- @return string
+function _M.reason(rc)
+    return rc_name(rc)
+end
+
+
+return _M

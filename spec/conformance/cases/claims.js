@@ -1,0 +1,180 @@
+"use strict";
+// Claim validation (spec §6.3, §12 line 13): EmailVerification REQUIRED
+// adds the global st-ev isVerified(10 s) validator. The cases run in every
+// configuration; without EmailVerification st-ev is just a claim.
+const { info, via, bearer, cookie, at } = require("./_dsl");
+
+const USER = "ev-user";
+const EMAIL = "ev-user@example.com";
+const cases = [];
+// A refetch ends in /recipe/session/regenerate, which (as in the real
+// core) needs the session row: every token here is registered with the
+// stand-in. `tok` gives the mint options, `via` the transport.
+const add = (name, o) => {
+    const c = { name: "claims: " + name, ...o };
+    if (o.tok) {
+        const prev = o.setup;
+        c.setup = async (ctx) => {
+            const extra = prev ? await prev(ctx) : undefined;
+            const t = ctx.T(o.tok(ctx));
+            await ctx.core.register(t);
+            return { ...(extra || {}), t };
+        };
+        c.headers = (ctx, d) => [o.transport === "cookie"
+            ? cookie(at(d.t)) : bearer(d.t), ...(o.more || [])];
+    }
+    cases.push(c);
+};
+
+const ev = (v, ageMs = 0) => ({ "st-ev": { v, t: Date.now() - ageMs } });
+// Outcome in EV-required configs, else "ok".
+const evOr = (outcome) => (c) => (info(c.cfg).ev ? outcome : "ok");
+
+async function user(c, verified, email = EMAIL) {
+    await c.core.user({ userId: USER, email, verified });
+}
+
+add("st-ev true", {
+    tok: (c) => ({ sub: USER, claims: ev(true) }),
+    exp: (c) => via(c, "header", "ok") });
+add("st-ev false, fetched 1 s ago (no refetch)", {
+    setup: (c) => user(c, true),
+    tok: (c) => ({ sub: USER, claims: ev(false, 1000) }),
+    exp: (c) => via(c, "header", evOr("claim")(c)) });
+add("st-ev false, fetched 1 s ago, cookie", {
+    setup: (c) => user(c, true),
+    transport: "cookie", tok: (c) => ({ sub: USER, claims: ev(false, 1000) }),
+    exp: (c) => via(c, "cookie", evOr("claim")(c)) });
+add("st-ev false, 60 s old, core says verified (regenerate, 200)", {
+    setup: (c) => user(c, true),
+    tok: (c) => ({ sub: USER, claims: ev(false, 60000) }),
+    exp: (c) => via(c, "header", "ok") });
+add("st-ev false, 60 s old, core says not verified (403)", {
+    setup: (c) => user(c, false),
+    tok: (c) => ({ sub: USER, claims: ev(false, 60000) }),
+    exp: (c) => via(c, "header", evOr("claim")(c)) });
+add("st-ev missing, core says verified, header (new token)", {
+    setup: (c) => user(c, true),
+    tok: (c) => ({ sub: USER, ev: false }),
+    exp: (c) => via(c, "header", "ok") });
+add("st-ev missing, core says verified, cookie (new cookie)", {
+    setup: (c) => user(c, true),
+    transport: "cookie", tok: (c) => ({ sub: USER, ev: false }),
+    exp: (c) => via(c, "cookie", "ok") });
+add("st-ev missing, core says not verified", {
+    setup: (c) => user(c, false),
+    tok: (c) => ({ sub: USER, ev: false }),
+    exp: (c) => via(c, "header", evOr("claim")(c)) });
+add("st-ev missing, core says not verified, cookie", {
+    setup: (c) => user(c, false),
+    transport: "cookie", tok: (c) => ({ sub: USER, ev: false }),
+    exp: (c) => via(c, "cookie", evOr("claim")(c)) });
+add("st-ev missing, unknown user", {
+    tok: (c) => ({ sub: "nobody-" + c.uuid(), ev: false }),
+    exp: (c) => via(c, "header", evOr("error")(c)) });
+add("st-ev missing, user without email (counts as verified)", {
+    setup: (c) => c.core.user({ userId: USER, email: null }),
+    tok: (c) => ({ sub: USER, ev: false }),
+    exp: (c) => via(c, "header", "ok") });
+add("st-ev missing, rsub differs (fetch by recipe user id)", {
+    setup: (c) => c.core.user({ userId: "recipe-7", email: "r7@x.io",
+        verified: true, primaryUserId: USER }),
+    tok: (c) => ({ sub: USER, rsub: "recipe-7", ev: false }),
+    exp: (c) => via(c, "header", "ok") });
+add("st-ev missing, /verify-noclaims (no validators)", {
+    route: "/verify-noclaims",
+    tok: (c) => ({ sub: USER, ev: false }),
+    exp: (c) => via(c, "header", "ok") });
+add("st-ev false, /verify-noclaims", {
+    route: "/verify-noclaims",
+    tok: (c) => ({ sub: USER, claims: ev(false) }),
+    exp: (c) => via(c, "header", "ok") });
+add("st-ev false, /verify-optional", {
+    route: "/verify-optional",
+    tok: (c) => ({ sub: USER, claims: ev(false) }) });
+add("st-ev v = \"yes\" (wrong type)", {
+    tok: (c) => ({ sub: USER,
+        claims: { "st-ev": { v: "yes", t: Date.now() } } }),
+    exp: (c) => via(c, "header", evOr("claim")(c)) });
+add("st-ev {} (no v: refetch), verified", {
+    setup: (c) => user(c, true),
+    tok: (c) => ({ sub: USER, claims: { "st-ev": {} } }),
+    exp: (c) => via(c, "header", "ok") });
+add("st-ev null (refetch), not verified", {
+    setup: (c) => user(c, false),
+    tok: (c) => ({ sub: USER, claims: { "st-ev": null } }),
+    exp: (c) => via(c, "header", evOr("claim")(c)) });
+add("st-ev false without t (no refetch)", {
+    setup: (c) => user(c, true),
+    tok: (c) => ({ sub: USER,
+        claims: { "st-ev": { v: false } } }) });
+add("st-ev true with t in the future", {
+    tok: (c) => ({ sub: USER,
+        claims: { "st-ev": { v: true, t: Date.now() + 864e5 } } }),
+    exp: (c) => via(c, "header", "ok") });
+add("st-ev missing, regenerate fails (500)", {
+    setup: async (c) => {
+        await user(c, true);
+        await c.core.fault("regenerate", "500");
+    },
+    tok: (c) => ({ sub: USER, ev: false }),
+    exp: (c) => via(c, "header", evOr("error")(c)) });
+add("st-ev missing, /user/id fails (500)", {
+    setup: async (c) => {
+        await user(c, true);
+        await c.core.fault("user", "500");
+    },
+    tok: (c) => ({ sub: USER, ev: false }),
+    exp: (c) => via(c, "header", evOr("error")(c)) });
+add("st-ev missing, email-verify API garbage", {
+    setup: async (c) => {
+        await user(c, true);
+        await c.core.fault("emailverify", "garbage");
+    },
+    tok: (c) => ({ sub: USER, ev: false }),
+    exp: (c) => via(c, "header", evOr("error")(c)) });
+add("st-ev missing, expired token (refresh, no fetch)", {
+    setup: (c) => user(c, true),
+    tok: (c) => ({ sub: USER, ev: false, expIn: -10 }),
+    exp: (c) => via(c, "header", "refresh") });
+add("st-ev missing, checkDatabase + verified", {
+    route: "/verify-checkdb",
+    setup: async (c) => {
+        await user(c, true);
+        const t = c.T({ sub: USER, ev: false });
+        await c.core.register(t);
+        return { t };
+    },
+    headers: (c, d) => [bearer(d.t)], exp: (c) => via(c, "header", "ok") });
+add("st-ev missing + prth (core verify, then regenerate)", {
+    setup: async (c) => {
+        await user(c, true);
+        const t = c.T({ sub: USER, ev: false, parentRefreshTokenHash1: "p" });
+        await c.core.register(t);
+        return { t };
+    },
+    headers: (c, d) => [bearer(d.t)], exp: (c) => via(c, "header", "ok") });
+add("st-ev missing, verified, POST cookie with rid + anti-csrf", {
+    method: "POST",
+    setup: (c) => user(c, true),
+    transport: "cookie", more: [["rid", "session"], ["anti-csrf", "ac-ev"]],
+    tok: () => ({ sub: USER, ev: false, antiCsrfToken: "ac-ev" }) });
+add("st-ev missing, verified, session unknown to the core " +
+    "(regenerate UNAUTHORISED)", {
+    setup: (c) => user(c, true),
+    headers: (c) => [bearer(c.T({ sub: USER, ev: false }))],
+    exp: (c) => via(c, "header", evOr("clear")(c)) });
+add("st-ev missing, legacy v2 token, verified", {
+    setup: async (c) => {
+        await user(c, true);
+        const t = c.T({ sub: USER, ev: false, legacy: 2 });
+        await c.core.register(t);
+        return { t };
+    },
+    headers: (c, d) => [bearer(d.t)] });
+add("st-ev false + other custom claims kept", {
+    setup: (c) => user(c, true),
+    tok: (c) => ({ sub: USER, claims: { ...ev(false, 60000),
+        "st-role": { v: ["admin"], t: 1 }, custom: { a: [1, 2] } } }),
+    exp: (c) => via(c, "header", "ok") });
+module.exports = cases;

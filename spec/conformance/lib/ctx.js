@@ -1,0 +1,92 @@
+"use strict";
+// What a case sees: the configuration, token minting with the stand-in's
+// keys, and the stand-in's control API.
+const crypto = require("crypto");
+const { mint, decode } = require("../../support/core/mint");
+const { getJson } = require("./http");
+
+function coreClient(port) {
+    const post = (p) => getJson(port, "/__standin/" + p, "POST", {});
+    const q = (o) => Object.entries(o).filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
+    return {
+        port,
+        reset: (o = {}) => post("reset?" + q(o)),
+        snapshot: (name) => post("snapshot?name=" + name),
+        restore: (name) => post("restore?name=" + name),
+        state: () => getJson(port, "/__standin/state"),
+        logSince: (n) => getJson(port, "/__standin/log?since=" + n),
+        user: (body) => getJson(port, "/__standin/user", "POST", body),
+        emailVerified: (userId, verified = true, email) => post(
+            "email-verified?" + q({ userId, email,
+                verified: verified ? 1 : 0 })),
+        register: (token, extra = {}) =>
+            getJson(port, "/__standin/session", "POST", { token, ...extra }),
+        revoke: (handle) => post("revoke?" + q({ handle })),
+        rotate: (drop) => post("rotate" + (drop ? "?drop=1" : "")),
+        jwks: (mode, o = {}) => post("jwks?" + q({ mode, ...o })),
+        fault: (api, mode, o = {}) => post("fault?" + q({ api, mode, ...o })),
+        config: (o) => post("config?" + q(o)),
+        verify: (accessToken, o = {}) => getJson(port,
+            "/recipe/session/verify", "POST", { accessToken,
+                doAntiCsrfCheck: false, enableAntiCsrf: false,
+                checkDatabase: false, ...o }),
+        create: (userId, o = {}) => getJson(port, "/public/recipe/session",
+            "POST", { userId, enableAntiCsrf: !!o.antiCsrf,
+                userDataInJWT: o.payload || {}, userDataInDatabase: {},
+                useDynamicSigningKey: o.useDynamicSigningKey !== false }),
+        refresh: (refreshToken, o = {}) => getJson(port,
+            "/recipe/session/refresh", "POST", { refreshToken,
+                antiCsrfToken: o.antiCsrf, enableAntiCsrf: !!o.antiCsrf,
+                useDynamicSigningKey: o.useDynamicSigningKey !== false }),
+    };
+}
+
+function makeCtx(cfg, core, kids, stateDir) {
+    const apiDomain = (cfg.env.ST_API_DOMAIN || "http://localhost:3001")
+        .replace(/\/+$/, "");
+    const iss = apiDomain + (cfg.env.ST_API_BASE_PATH || "/auth");
+    const staticCfg = cfg.env.ST_USE_DYNAMIC_ACCESS_TOKEN_SIGNING_KEY ===
+        "false";
+    const ctx = {
+        cfg, core, kids,
+        origin: cfg.env.ST_WEBSITE_DOMAIN || "http://localhost:3000",
+        iss,
+        // The key the configured SDK accepts (dynamic, or static when
+        // useDynamicAccessTokenSigningKey is false), and the other one.
+        goodKey: staticCfg ? "static" : "dynamic",
+        wrongKey: staticCfg ? "dynamic" : "static",
+        // With EmailVerification REQUIRED a token without st-ev makes the
+        // SDK refetch it from the core; plain cases carry a verified st-ev
+        // so that they test what they name. ev:false leaves it out.
+        ev: (cfg.env.ST_EMAIL_VERIFICATION || "").toUpperCase() ===
+            "REQUIRED",
+        T(o = {}) {
+            return ctx.mint(o).token;
+        },
+        mint(o = {}) {
+            const opts = { key: ctx.goodKey, iss, stateDir, ...o };
+            if (ctx.ev && o.ev !== false &&
+                !(o.claims && "st-ev" in o.claims)) {
+                opts.claims = { "st-ev": { v: true, t: Date.now() },
+                    ...(o.claims || {}) };
+            }
+            delete opts.ev;
+            return mint(opts);
+        },
+        mintDecode: decode,
+        uuid: () => crypto.randomUUID(),
+        now: () => Math.floor(Date.now() / 1000),
+        nowMs: () => Date.now(),
+    };
+    return ctx;
+}
+
+// Request helpers for case files.
+const H = {
+    bearer: (t) => ["Authorization", "Bearer " + t],
+    cookie: (s) => ["Cookie", s],
+    at: (t) => "sAccessToken=" + t,
+};
+
+module.exports = { coreClient, makeCtx, H };

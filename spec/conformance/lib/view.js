@@ -1,0 +1,189 @@
+"use strict";
+// Turns an HTTP answer into the parts that matter to a SuperTokens
+// frontend, in a form where two correct answers compare equal even though
+// the core minted different tokens for them, and lists the differences.
+const { decode } = require("../../support/core/mint");
+
+// Claims that carry a clock reading: seconds and milliseconds.
+const TIME_S = new Set(["exp", "iat", "nbf"]);
+const TIME_MS = new Set(["ate", "t", "expiryTime", "timeCreated"]);
+const TOL_S = 5;
+const TOL_MS = 10000;
+
+const IGNORED = new Set(["etag", "x-powered-by", "date", "connection",
+    "keep-alive", "content-length", "transfer-encoding", "server"]);
+
+function tokenClass(raw) {
+    if (raw === undefined) return undefined;
+    if (raw === "") return "";
+    let v = raw;
+    if (/%[0-9A-Fa-f]{2}/.test(v)) {
+        try { v = decodeURIComponent(v); } catch (e) { /* keep */ }
+    }
+    if (/^[A-Za-z0-9+/=]+\.[0-9a-f-]{36}\.V2$/.test(v)) return "refresh-token";
+    const parts = v.split(".");
+    if (parts.length === 3) {
+        const d = decode(v);
+        if (d.header && d.payload) {
+            const kid = d.header.kid;
+            return {
+                jwt: d.legacy ? "v" + d.legacy : "v" + d.header.version,
+                kid: typeof kid === "string" ? kid.slice(0, 2) + "…" : kid,
+                payload: d.payload,
+            };
+        }
+    }
+    return "other";
+}
+
+function parseSetCookie(line, now) {
+    const parts = line.split(";").map((s) => s.trim());
+    const [nv, ...attrs] = parts;
+    const eq = nv.indexOf("=");
+    const name = eq < 0 ? nv : nv.slice(0, eq);
+    const value = eq < 0 ? "" : nv.slice(eq + 1);
+    const c = { value: tokenClass(value) };
+    for (const a of attrs) {
+        const i = a.indexOf("=");
+        const k = (i < 0 ? a : a.slice(0, i)).toLowerCase();
+        const v = i < 0 ? true : a.slice(i + 1);
+        if (k === "expires") {
+            const t = Date.parse(v);
+            c.expires = Number.isNaN(t) ? "invalid"
+                : t <= now + 1000 ? "expired"
+                    : "~" + Math.round((t - now) / 86400000) + "d";
+        } else if (k === "samesite") c.samesite = String(v).toLowerCase();
+        else if (k === "domain") c.domain = String(v).toLowerCase();
+        else if (k === "max-age") c.maxAge = Number(v) <= 0 ? "expired" : v;
+        else c[k] = v;
+    }
+    return { name, c };
+}
+
+function frontToken(v) {
+    if (v === undefined) return undefined;
+    if (v === "remove") return "remove";
+    try {
+        const std = /^[A-Za-z0-9+/]*={0,2}$/.test(v);
+        const j = JSON.parse(Buffer.from(v, "base64").toString("utf8"));
+        const out = { uid: j.uid, ate: j.ate, up: j.up,
+            keys: Object.keys(j).join(","), standardBase64: std };
+        if (j.up && typeof j.up.exp === "number") {
+            out.ateIsExpMs = j.ate === j.up.exp * 1000;
+        }
+        return out;
+    } catch (e) {
+        return "undecodable";
+    }
+}
+
+const tokenSet = (v) => (v === undefined ? undefined
+    : [...new Set(v.join(",").split(",").map((s) => s.trim().toLowerCase())
+        .filter(Boolean))].sort().join(", "));
+
+function one(h, k) {
+    const v = h[k];
+    if (v === undefined) return undefined;
+    return v.length === 1 ? v[0] : v;
+}
+
+function view(res, coreCalls, now = Date.now()) {
+    const h = res.headers;
+    const out = { status: res.status };
+    out.body = res.json !== undefined ? res.json
+        : res.text === "" ? "" : { text: res.text.slice(0, 300) };
+    const ct = one(h, "content-type");
+    out.contentType = ct === undefined ? undefined
+        : String(ct).toLowerCase().replace(/\s+/g, "");
+    const cookies = {};
+    for (const line of h["set-cookie"] || []) {
+        const { name, c } = parseSetCookie(line, now);
+        (cookies[name] = cookies[name] || []).push(c);
+    }
+    out.setCookie = Object.keys(cookies).length ? cookies : undefined;
+    out.frontToken = frontToken(one(h, "front-token"));
+    out.stAccessToken = tokenClass(one(h, "st-access-token"));
+    out.stRefreshToken = tokenClass(one(h, "st-refresh-token"));
+    const ac = one(h, "anti-csrf");
+    out.antiCsrf = ac === undefined ? undefined
+        : /^[0-9a-f-]{36}$/.test(ac) ? "uuid" : ac;
+    out.acao = one(h, "access-control-allow-origin");
+    out.acac = one(h, "access-control-allow-credentials");
+    out.acah = tokenSet(h["access-control-allow-headers"]);
+    out.acam = tokenSet(h["access-control-allow-methods"]);
+    out.acma = one(h, "access-control-max-age");
+    out.aceh = tokenSet(h["access-control-expose-headers"]);
+    out.vary = tokenSet(h.vary);
+    const other = Object.keys(h).filter((k) => k.startsWith("access-control-")
+        && !["access-control-allow-origin", "access-control-allow-credentials",
+            "access-control-allow-headers", "access-control-allow-methods",
+            "access-control-max-age", "access-control-expose-headers"]
+            .includes(k));
+    if (other.length) out.acOther = other.sort().join(",");
+    if (coreCalls) out.core = coreCalls;
+    for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+    return out;
+}
+
+// Core calls as the stand-in logged them, without the ones that depend on
+// cache timing (JWKS, apiversion); tokens reduced to their class.
+function coreView(entries) {
+    return entries
+        .filter((e) => e.path !== "/.well-known/jwks.json" &&
+            e.path !== "/apiversion")
+        .map((e) => {
+            const r = { call: `${e.method} ${e.path}` };
+            if (e.query) {
+                r.query = e.query.replace(/^\?/, "").split("&").sort()
+                    .join("&");
+            }
+            if (e.body && typeof e.body === "object") {
+                const b = { ...e.body };
+                if (typeof b.accessToken === "string") {
+                    b.accessToken = tokenClass(b.accessToken);
+                }
+                r.body = b;
+            }
+            return r;
+        });
+}
+
+function isObj(x) {
+    return x !== null && typeof x === "object";
+}
+
+// Structural difference with clock tolerance; pushes {path, a, b}.
+function diff(a, b, path, out, key) {
+    if (a === b) return;
+    if (typeof a === "number" && typeof b === "number") {
+        if (TIME_S.has(key) && Math.abs(a - b) <= TOL_S) return;
+        if (TIME_MS.has(key) && Math.abs(a - b) <= TOL_MS) return;
+        out.push({ path, a, b });
+        return;
+    }
+    if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
+        const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+        for (const k of keys) {
+            if (!(k in a)) out.push({ path: path + "." + k, a: "(absent)",
+                b: b[k] });
+            else if (!(k in b)) out.push({ path: path + "." + k, a: a[k],
+                b: "(absent)" });
+            else diff(a[k], b[k], path + "." + k, out, k);
+        }
+        return;
+    }
+    out.push({ path, a: a === undefined ? "(absent)" : a,
+        b: b === undefined ? "(absent)" : b });
+}
+
+function compare(va, vb) {
+    const out = [];
+    const keys = new Set([...Object.keys(va), ...Object.keys(vb)]);
+    for (const k of keys) {
+        diff(va[k], vb[k], k, out, k);
+    }
+    return out;
+}
+
+module.exports = { view, coreView, compare, tokenClass, frontToken,
+    IGNORED };

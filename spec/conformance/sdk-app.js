@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+"use strict";
+// The reference side of the differential suite: the real supertokens-node
+// (Session recipe, express) configured by the SAME ST_* variables as the
+// gateway (see /work/team/CONTEXT.md), serving the same routes.
+//
+// Routes (every method): /verify, /api/user (verifySession()),
+// /verify-optional (sessionRequired:false), /verify-checkdb
+// (checkDatabase:true), /verify-nocsrf (antiCsrfCheck:false),
+// /verify-noclaims (overrideGlobalClaimValidators: () => []).
+// Each answers the seed JSON {note, userId, sessionHandle,
+// userDataInAccessToken}. ST_TEST_LOGIN=1 adds POST /test/login
+// {"userId","payload"} (Session.createNewSession) for the browser test;
+// STATIC_DIR serves files. Listens on 127.0.0.1:$PORT (3001).
+const express = require("express");
+const cors = require("cors");
+const supertokens = require("supertokens-node");
+const Session = require("supertokens-node/recipe/session");
+const EmailVerification = require("supertokens-node/recipe/emailverification");
+const { verifySession } =
+    require("supertokens-node/recipe/session/framework/express");
+const { middleware, errorHandler } =
+    require("supertokens-node/framework/express");
+
+const env = process.env;
+const has = (k) => Object.prototype.hasOwnProperty.call(env, k) &&
+    (env[k] !== "" || k === "ST_OLDER_COOKIE_DOMAIN");
+const bool = (k) => {
+    const v = String(env[k]).trim().toLowerCase();
+    if (v === "true" || v === "1" || v === "on") return true;
+    if (v === "false" || v === "0" || v === "off") return false;
+    throw new Error(`${k}: not a boolean: ${env[k]}`);
+};
+
+const PORT = Number(env.PORT || 3001);
+const HOST = env.HOST || "127.0.0.1";
+const WEBSITE_DOMAIN = env.ST_WEBSITE_DOMAIN || "http://localhost:3000";
+
+const session = {};
+if (has("ST_ANTI_CSRF")) session.antiCsrf = env.ST_ANTI_CSRF;
+if (has("ST_TOKEN_TRANSFER_METHOD")) {
+    const m = env.ST_TOKEN_TRANSFER_METHOD;
+    session.getTokenTransferMethod = () => m;
+}
+if (has("ST_SESSION_EXPIRED_STATUS_CODE")) {
+    session.sessionExpiredStatusCode =
+        Number(env.ST_SESSION_EXPIRED_STATUS_CODE);
+}
+if (has("ST_INVALID_CLAIM_STATUS_CODE")) {
+    session.invalidClaimStatusCode = Number(env.ST_INVALID_CLAIM_STATUS_CODE);
+}
+if (has("ST_USE_DYNAMIC_ACCESS_TOKEN_SIGNING_KEY")) {
+    session.useDynamicAccessTokenSigningKey =
+        bool("ST_USE_DYNAMIC_ACCESS_TOKEN_SIGNING_KEY");
+}
+if (has("ST_COOKIE_DOMAIN")) session.cookieDomain = env.ST_COOKIE_DOMAIN;
+if (has("ST_OLDER_COOKIE_DOMAIN")) {
+    session.olderCookieDomain = env.ST_OLDER_COOKIE_DOMAIN;
+}
+if (has("ST_COOKIE_SAME_SITE")) session.cookieSameSite = env.ST_COOKIE_SAME_SITE;
+if (has("ST_COOKIE_SECURE")) session.cookieSecure = bool("ST_COOKIE_SECURE");
+if (has("ST_JWKS_REFRESH_INTERVAL_SEC")) {
+    session.jwksRefreshIntervalSec = Number(env.ST_JWKS_REFRESH_INTERVAL_SEC);
+}
+
+const recipeList = [Session.init(session)];
+if (has("ST_EMAIL_VERIFICATION")) {
+    recipeList.push(EmailVerification.init({
+        mode: env.ST_EMAIL_VERIFICATION.toUpperCase() }));
+}
+
+const connectionURI = env.ST_CONNECTION_URI || "http://127.0.0.1:3567";
+supertokens.init({
+    framework: "express",
+    telemetry: false,
+    supertokens: has("ST_API_KEY")
+        ? { connectionURI, apiKey: env.ST_API_KEY } : { connectionURI },
+    appInfo: {
+        appName: "conformance",
+        apiDomain: env.ST_API_DOMAIN || "http://localhost:3001",
+        websiteDomain: WEBSITE_DOMAIN,
+        apiBasePath: env.ST_API_BASE_PATH || "/auth",
+        websiteBasePath: "/auth",
+    },
+    recipeList,
+});
+
+const app = express();
+app.set("etag", false);
+app.set("x-powered-by", false);
+app.use(cors({
+    origin: WEBSITE_DOMAIN,
+    allowedHeaders: ["content-type", ...supertokens.getAllCORSHeaders()],
+    credentials: true,
+}));
+app.use(middleware());
+
+const NOTE = "Fetch any data from your application for authenticated user " +
+    "after using verifySession middleware";
+// With no session (sessionRequired:false, OPTIONS/TRACE) the three session
+// fields are undefined and JSON.stringify leaves them out.
+function seed(req, res) {
+    res.json({
+        note: NOTE,
+        userId: req.session?.getUserId(),
+        sessionHandle: req.session?.getHandle(),
+        userDataInAccessToken: req.session?.getAccessTokenPayload(),
+    });
+}
+
+const routes = {
+    "/api/user": {},
+    "/verify": {},
+    "/verify-optional": { sessionRequired: false },
+    "/verify-checkdb": { checkDatabase: true },
+    "/verify-nocsrf": { antiCsrfCheck: false },
+    "/verify-noclaims": { overrideGlobalClaimValidators: () => [] },
+};
+for (const [path, opts] of Object.entries(routes)) {
+    app.all(path, verifySession(opts), seed);
+}
+
+if (env.ST_TEST_LOGIN === "1") {
+    app.post("/test/login", express.json(), async (req, res, next) => {
+        try {
+            const userId = (req.body && req.body.userId) || "user-1";
+            await Session.createNewSession(req, res, "public",
+                supertokens.convertToRecipeUserId(userId),
+                (req.body && req.body.payload) || {});
+            res.json({ status: "OK", userId });
+        } catch (e) {
+            next(e);
+        }
+    });
+}
+if (env.STATIC_DIR) app.use(express.static(env.STATIC_DIR));
+
+app.use(errorHandler());
+// Anything the SDK does not turn into a session error (core unreachable,
+// garbage from the core, unknown user during a claim refetch) lands here.
+// What an app answers is the app's choice; ours matches the gateway's.
+// eslint-disable-next-line no-unused-vars
+app.use((err, req, res, next) => {
+    if (env.SDK_APP_LOG_ERRORS === "1") {
+        process.stderr.write(`sdk-app: ${req.method} ${req.url}: ${err}\n`);
+    }
+    res.status(500).json({ message: "internal error" });
+});
+
+const server = app.listen(PORT, HOST, () => {
+    process.stderr.write(`sdk-app on http://${HOST}:${PORT}\n`);
+});
+server.keepAliveTimeout = 5000;
+for (const sig of ["SIGTERM", "SIGINT"]) {
+    process.on(sig, () => process.exit(0));
+}

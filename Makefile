@@ -53,17 +53,13 @@ test: deps
 ### lint: luacheck, C warnings as errors, line length/tabs, cdef = header
 lint: lint-all
 
-### install: copy the Lua modules and libstjwt.so (INST_LUADIR, INST_LIBDIR)
+### install: copy the Lua modules, libstjwt.so and bin/stjwt (INST_*DIR)
 install: $(LIBSTJWT)
-	install -d $(DESTDIR)$(INST_LUADIR)/resty/supertokens
-	install -d $(DESTDIR)$(INST_LUADIR)/kong/plugins/supertokens
-	install -d $(DESTDIR)$(INST_LIBDIR)
-	install -m 0644 lua/resty/supertokens.lua $(DESTDIR)$(INST_LUADIR)/resty/
-	install -m 0644 lua/resty/supertokens/*.lua \
-		$(DESTDIR)$(INST_LUADIR)/resty/supertokens/
-	install -m 0644 lua/kong/plugins/supertokens/*.lua \
-		$(DESTDIR)$(INST_LUADIR)/kong/plugins/supertokens/
+	install -d $(DESTDIR)$(INST_LUADIR) $(DESTDIR)$(INST_LIBDIR)
+	cd lua && find resty kong -name '*.lua' -exec \
+		install -D -m 0644 {} $(DESTDIR)$(INST_LUADIR)/{} \;
 	install -m 0755 $(LIBSTJWT) $(DESTDIR)$(INST_LIBDIR)/libstjwt.so
+	install -D -m 0755 bin/stjwt $(DESTDIR)$(INST_BINDIR)/stjwt
 
 ### clean: remove build outputs
 clean:

@@ -90,6 +90,20 @@ size_t stjwt_b64_encode(const unsigned char *src, size_t len,
     char *dst);
 int stjwt_json_check(const char *json, size_t len,
     uint32_t max_depth, int require_object, size_t *err_pos);
+
+typedef struct stjwt_detached_s {
+    int32_t              alg;
+    const char          *kid;
+    size_t               kid_len;
+    const unsigned char *msg;
+    size_t               msg_len;
+    const unsigned char *sig;
+    size_t               sig_len;
+} stjwt_detached_t;
+
+int stjwt_verify_detached(stjwt_verifier_t *v,
+    const stjwt_keyset_t *ks, const stjwt_detached_t *d,
+    const char **errmsg);
 ]]
 
 

@@ -69,6 +69,15 @@ local result = ffi_new("stjwt_result_t")
 local errmsg = ffi_new("const char *[1]")
 local rc_out = ffi_new("int[1]")
 local ks_info = ffi_new("stjwt_keyset_info_t")
+local detached = ffi_new("stjwt_detached_t")
+
+-- JOSE algorithm name -> stjwt_alg_e, for verify_detached().
+local ALG_IDS = {}
+for name, id in pairs(stffi.ALG) do
+    if id > stffi.ALG.NONE and id < stffi.ALG.MAX then
+        ALG_IDS[name == "EDDSA" and "EdDSA" or name] = id
+    end
+end
 
 
 local function rc_name(rc)
@@ -180,7 +189,9 @@ local KEYSET_OPTS = { strict = true, allow_hmac = true }
 --- Build a keyset from a JWKS (or a single JWK).
 -- @param jwks JWKS JSON text, or a decoded table (re-encoded with cjson)
 -- @param opts optional table: `strict` (any bad key fails the whole set,
---   default false), `allow_hmac` (accept kty "oct" secrets, default false)
+--   default false), `allow_hmac` (accept kty "oct" secrets, default
+--   false; a set mixing secrets with public keys is then refused with
+--   "key_mismatch")
 -- @return keyset object, or nil on failure
 -- @return nil, or the reason code on failure ("no_keys", "bad_json",
 --   "weak_key", ...)
@@ -460,6 +471,44 @@ function verifier_mt:check_signature(ks, token)
     local h = keyset_handle(ks, "check_signature")
     check_token(token, "check_signature")
     local rc = C.stjwt_verify(vh, h, token, #token, result, errmsg)
+    if rc ~= RC_OK then
+        return nil, rc_name(rc)
+    end
+    return true
+end
+
+
+--- Verify a signature over caller-supplied bytes: JWS with detached
+-- content (RFC 7515 Appendix F) and primitive test vectors.  Key
+-- selection and the signature check are those of `verify()`.
+-- @param ks keyset from `jwt.keyset()`
+-- @param alg algorithm name ("RS256", "EdDSA", ...); it must be allowed
+--   by this verifier
+-- @param msg the exact signing input (bytes)
+-- @param sig the raw signature (bytes, not base64url)
+-- @param kid optional kid string; without it the set must hold exactly
+--   one key that fits `alg`
+-- @return true, or nil on failure
+-- @return nil, or the reason code
+function verifier_mt:verify_detached(ks, alg, msg, sig, kid)
+    local vh = verifier_handle(self, "verify_detached")
+    local h = keyset_handle(ks, "verify_detached")
+    if type(alg) ~= "string" or type(msg) ~= "string"
+       or type(sig) ~= "string" or (kid ~= nil and type(kid) ~= "string")
+    then
+        error("supertokens.jwt: verify_detached: expected alg, msg and sig "
+              .. "strings and an optional kid string", 2)
+    end
+
+    detached.alg = ALG_IDS[alg] or ALG_NONE
+    detached.kid = kid
+    detached.kid_len = kid and #kid or 0
+    detached.msg = msg
+    detached.msg_len = #msg
+    detached.sig = sig
+    detached.sig_len = #sig
+    local rc = C.stjwt_verify_detached(vh, h, detached, errmsg)
+    detached.kid, detached.msg, detached.sig = nil, nil, nil
     if rc ~= RC_OK then
         return nil, rc_name(rc)
     end

@@ -8,7 +8,7 @@ build_pkgs=(gcc make libssl-dev luajit2 libluajit2-5.1-dev lua-cjson
             lua-resty-core lua-resty-lrucache nginx-light libnginx-mod-http-lua
             openssl curl ca-certificates publicsuffix)
 test_pkgs=(lua-busted lua-socket lua-check luarocks clang libclang-rt-14-dev
-           valgrind nodejs npm chromium lua-ldoc lua-markdown)
+           valgrind nodejs npm chromium lua-ldoc lua-markdown lua-yaml)
 bench_pkgs=(wrk libjwt-dev gnuplot-nox)
 
 case "${1:-test}" in

@@ -1,0 +1,336 @@
+-- Kong plugin: supertokens-node's verifySession() in front of a route.
+--
+-- A thin adapter: the request is read with the PDK into the view
+-- resty.supertokens.decide takes, and its answer is applied with the PDK.
+-- The config, the decision, CORS, the JWKS engine, the core client and the
+-- token cache are the OpenResty module's (resty.supertokens.*), so both
+-- gateways answer alike.
+--
+-- PRIORITY 1460: below cors (2000) and session (1900), so Kong's CORS
+-- plugin, when used, answers preflights first; above jwt (1450), oauth2
+-- (1400), key-auth (1250) and the other authentication plugins; and
+-- above acl (950), rate-limiting (910) and request-transformer (801), so
+-- those see (and may rewrite) the identity headers set here.  1460 rather
+-- than 1450 keeps the order with jwt fixed.
+
+local config = require "resty.supertokens.config"
+local decide = require "resty.supertokens.decide"
+local cors = require "resty.supertokens.cors"
+local outcome = require "resty.supertokens.outcome"
+local keys = require "resty.supertokens.keys"
+local core = require "resty.supertokens.core"
+local http = require "resty.supertokens.http"
+local supertokens = require "resty.supertokens"
+local plugin_conf = require "kong.plugins.supertokens.conf"
+
+local kong = kong
+local ngx = ngx
+local type = type
+local next = next
+local ipairs = ipairs
+local pcall = pcall
+local error = error
+local tostring = tostring
+local setmetatable = setmetatable
+local concat = table.concat
+local lower = string.lower
+local sub = string.sub
+local gsub = string.gsub
+local floor = math.floor
+
+local SupertokensHandler = {
+    PRIORITY = 1460,
+    VERSION = "0.1.0",
+}
+
+local EXPOSE = "access-control-expose-headers"
+
+-- kong.log functions by config log.level
+local LOG = {
+    debug = "debug", info = "info", notice = "notice", warn = "warn",
+    error = "err", crit = "crit",
+}
+
+-- Per-config state, built once (configure or first request) and dropped
+-- with the config table when Kong rebuilds its plugins.
+local states = setmetatable({}, { __mode = "k" })
+
+
+local function now_ms()
+    -- expiry is judged to the millisecond; ngx.now() is the loop's cached
+    -- clock (same reasoning as resty.supertokens).
+    ngx.update_time()
+    return floor(ngx.now() * 1000 + 0.5)
+end
+
+
+-- Printable ASCII only, bounded: request data goes into log lines.
+local function clean(s, max)
+    if s == nil then
+        return "-"
+    end
+    s = tostring(s)
+    if #s > max then
+        s = sub(s, 1, max) .. "..."
+    end
+    return (gsub(s, "[^\33-\126]", "?"))
+end
+
+
+local function missing_dict(conf)
+    if conf.jwks or conf.jwks_file then
+        return nil -- static keys need no shared dict
+    end
+    local name = conf.shared_dict
+    if ngx.shared[name] then
+        return nil
+    end
+    return "supertokens: lua_shared_dict '" .. name .. "' is not "
+           .. "declared; start Kong with KONG_NGINX_HTTP_LUA_SHARED_DICT=\""
+           .. name .. " 10m\" (kong.conf: nginx_http_lua_shared_dict = "
+           .. name .. " 10m)"
+end
+
+
+local function build_state(kconf)
+    local conf, err = config.new(plugin_conf.user_config(kconf))
+    if not conf then
+        return nil, err
+    end
+
+    local ok, route = pcall(decide.route, plugin_conf.route_opts(kconf))
+    if not ok then
+        return nil, "supertokens: route options: " .. tostring(route)
+    end
+
+    local client
+    ok, client = pcall(http.client, plugin_conf.http_client(kconf))
+    if not ok then
+        return nil, tostring(client)
+    end
+
+    err = missing_dict(conf)
+    if err then
+        return nil, err
+    end
+
+    local engine
+    engine, err = keys.new(conf, client)
+    if not engine then
+        return nil, err
+    end
+
+    return {
+        conf = conf,
+        route = route,
+        strip = supertokens.identity_names(conf),
+        log = LOG[conf.log.level] or "warn",
+        env = {
+            now_ms = now_ms,
+            check_signature = function(token, parsed)
+                if type(parsed) == "table" then
+                    kong.ctx.plugin.kid = parsed.kid
+                end
+                return engine:check_signature(token, parsed)
+            end,
+            core = core.new(conf, client),
+        },
+    }
+end
+
+
+local function get_state(kconf)
+    local st = states[kconf]
+    if st then
+        return st
+    end
+    local err
+    st, err = build_state(kconf)
+    if not st then
+        return nil, err
+    end
+    states[kconf] = st
+    return st
+end
+
+
+-- The request as decide.verify reads it (FLOW-API.md 2), built by the
+-- OpenResty module from the same headers table.  1000 is the PDK's cap.
+local function request_view(method)
+    return supertokens.request_view(method,
+                                    kong.request.get_path_with_query(),
+                                    kong.request.get_headers(1000))
+end
+
+
+-- {name, value} list -> the header map kong.response.exit takes; repeated
+-- names (Set-Cookie) become arrays, in order.
+local function header_map(list)
+    local map = {}
+    for _, g in ipairs(supertokens.group_headers(list or {})) do
+        map[g[1]] = g[2]
+    end
+    return map
+end
+
+
+-- The only place this plugin answers a request.
+local function answer(out)
+    return kong.response.exit(out.status, out.body, header_map(out.headers))
+end
+
+
+local function log_reject(st, req, out)
+    local p = kong.ctx.plugin
+    local fn = kong.log[out.class == "error" and "err" or st.log]
+    fn("reject status=", out.status,
+       " class=", out.class or "-",
+       " reason=", st.conf.log.reasons == false and "-"
+                   or clean(out.reason, 64),
+       " detail=", clean(out.detail, 120),
+       " method=", clean(req.method, 16),
+       " route=", clean(kong.request.get_path(), 200),
+       " kid=", clean(p.kid, 64))
+end
+
+
+local function forward_session(conf, s)
+    kong.ctx.shared.supertokens = s
+    local list, dropped = supertokens.identity_headers(conf, s)
+    local set = kong.service.request.set_header
+    for _, h in ipairs(list) do
+        set(h[1], h[2])
+    end
+    if dropped then
+        kong.log.warn("upstream header(s) not set, value has control "
+                      .. "characters: ", concat(dropped, ", "))
+    end
+end
+
+
+local INTERNAL = {
+    pass = false, status = 500, body = outcome.BODY_INTERNAL,
+    headers = { { "Content-Type", outcome.CONTENT_TYPE } },
+    class = "error", reason = "internal",
+}
+
+
+function SupertokensHandler:configure(configs)
+    for _, kconf in ipairs(configs or {}) do
+        local _, err = get_state(kconf)
+        if err then
+            kong.log.err(err)
+        end
+    end
+end
+
+
+function SupertokensHandler:access(kconf)
+    local st, err = get_state(kconf)
+    if not st then
+        kong.ctx.plugin.broken = true
+        return error(err) -- misconfiguration: Kong answers 500
+    end
+
+    -- Whatever happens next, a client must not pose as a user upstream.
+    local clear = kong.service.request.clear_header
+    for _, name in ipairs(st.strip) do
+        clear(name)
+    end
+
+    local method = kong.request.get_method()
+    if method == "OPTIONS" and not kconf.run_on_preflight then
+        return
+    end
+
+    local req = request_view(method)
+    local p = kong.ctx.plugin
+    p.req = req
+
+    local out = cors.preflight(st.conf, req)
+    if out then
+        p.preflight = true
+        return answer(out)
+    end
+
+    local ok
+    ok, out = pcall(decide.verify, st.conf, st.route, req, st.env)
+    if not ok then
+        kong.log.err("decision failed: ", clean(out, 300))
+        out = INTERNAL
+    end
+
+    if not out.pass then
+        log_reject(st, req, out)
+        return answer(out)
+    end
+
+    if out.headers and next(out.headers) then
+        p.relay = out.headers
+    end
+    if out.session then
+        forward_session(st.conf, out.session)
+    end
+end
+
+
+local function joined(name)
+    local v = kong.response.get_headers(1000)[name]
+    if type(v) == "table" then
+        return concat(v, ", ")
+    end
+    return v
+end
+
+
+local function add_response_headers(list)
+    local set = kong.response.set_header
+    for _, h in ipairs(list) do
+        local name, value = h[1], h[2]
+        local lname = lower(name)
+        if lname == EXPOSE then
+            set(name, outcome.merge_expose(joined(name), value))
+        elseif lname == "vary" then
+            set(name, outcome.merge_vary(joined(name), value))
+        elseif lname == "set-cookie" then
+            kong.response.add_header(name, value)
+        else
+            set(name, value)
+        end
+    end
+end
+
+
+-- Runs for every response of the route, including answers of other
+-- plugins (kong.response.exit) and of this one.
+function SupertokensHandler:header_filter(kconf)
+    local p = kong.ctx.plugin
+    if p.preflight or p.broken then
+        return
+    end
+
+    local req = p.req
+    if not req then
+        -- access did not run: skipped preflight, or a plugin of higher
+        -- priority answered first
+        local method = kong.request.get_method()
+        if method == "OPTIONS" and not kconf.run_on_preflight then
+            return
+        end
+        req = request_view(method)
+    end
+
+    local st, err = get_state(kconf)
+    if not st then
+        kong.log.err(err)
+        return
+    end
+
+    if p.relay then
+        add_response_headers(p.relay)
+    end
+    add_response_headers(cors.headers(st.conf, req))
+end
+
+
+return SupertokensHandler

@@ -1,0 +1,6 @@
+return {
+    name = "ctx_echo",
+    fields = {
+        { config = { type = "record", fields = {} } },
+    },
+}

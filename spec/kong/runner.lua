@@ -1,0 +1,157 @@
+-- A minimal Kong-like phase runner for running Kong plugins inside plain
+-- nginx (Kong is not installable here).  It does what Kong's runloop does
+-- for the phases our plugin implements, as Kong documents them:
+--
+--   * plugin configs are validated by the plugin's schema (the subset
+--     validator in spec/helpers/kong_schema.lua) and handed to handlers as
+--     Kong hands stored configs back (defaults filled, null -> nil);
+--   * init_worker: handler:configure(configs), all configs of a plugin;
+--   * access: plugins in PRIORITY order (highest first); once one calls
+--     kong.response.exit(), the rest of the phase is skipped;
+--   * header_filter: every plugin of the route, in the same order, also
+--     on responses produced by kong.response.exit();
+--   * a Lua error in a handler's access phase becomes Kong's 500
+--     {"message":"An unexpected error occurred"};
+--   * kong.ctx.plugin is per plugin instance, kong.ctx.shared per request.
+--
+-- nginx.conf wiring (see spec/kong/nginx.lua):
+--   init_by_lua_block        { require("spec.kong.runner").init(spec) }
+--   init_worker_by_lua_block { require("spec.kong.runner").init_worker() }
+--   location /x { set $kong_route x;
+--                 access_by_lua_block { ...runner.access() }
+--                 header_filter_by_lua_block { ...runner.header_filter() }
+--                 proxy_pass http://upstream; }
+
+local pdk = require "spec.helpers.kong_pdk"
+local kong_schema = require "spec.helpers.kong_schema"
+local cjson = require "cjson.safe"
+
+local ngx = ngx
+local ipairs = ipairs
+local pairs = pairs
+local pcall = pcall
+local tostring = tostring
+local sort = table.sort
+
+local _M = {}
+
+local ROUTES = {}      -- route name -> ordered plugin instances
+local BY_PLUGIN = {}   -- plugin name -> { handler, configs }
+
+
+-- spec = {
+--   plugins = { <name> = "<module prefix>" },  -- e.g. supertokens =
+--                                              -- "kong.plugins.supertokens"
+--   routes = { <route> = { { name = <plugin>, config = {...} }, ... } },
+-- }
+-- Raises (so nginx refuses to start) when a config fails its schema.
+function _M.init(spec)
+    pdk.install()
+    for route, entries in pairs(spec.routes) do
+        local list = {}
+        for _, entry in ipairs(entries) do
+            local prefix = assert(spec.plugins[entry.name],
+                                  "unknown plugin " .. tostring(entry.name))
+            local handler = require(prefix .. ".handler")
+            local schema = require(prefix .. ".schema")
+            local entity, err = kong_schema.validate_plugin_config(
+                entry.config or {}, schema)
+            if not entity then
+                error("plugin '" .. entry.name .. "' on route '" .. route
+                      .. "': schema violation: " .. cjson.encode(err), 0)
+            end
+            local conf = kong_schema.runtime_config(entity.config)
+            local p = BY_PLUGIN[entry.name]
+            if not p then
+                p = { handler = handler, configs = {} }
+                BY_PLUGIN[entry.name] = p
+            end
+            p.configs[#p.configs + 1] = conf
+            list[#list + 1] = {
+                name = entry.name,
+                handler = handler,
+                conf = conf,
+                ctx_key = {},  -- kong.ctx.plugin namespace
+            }
+        end
+        sort(list, function(a, b)
+            local pa, pb = a.handler.PRIORITY, b.handler.PRIORITY
+            if pa ~= pb then
+                return pa > pb
+            end
+            return a.name < b.name
+        end)
+        ROUTES[route] = list
+    end
+end
+
+
+function _M.init_worker()
+    for name, p in pairs(BY_PLUGIN) do
+        if p.handler.configure then
+            local ok, err = pcall(p.handler.configure, p.handler, p.configs)
+            if not ok then
+                ngx.log(ngx.ERR, "failed to execute plugin '", name,
+                        ":configure (", tostring(err), ")")
+            end
+        end
+    end
+end
+
+
+local function instances()
+    local list = ROUTES[ngx.var.kong_route]
+    if not list then
+        error("spec.kong.runner: no route '" .. tostring(ngx.var.kong_route)
+              .. "'")
+    end
+    return list
+end
+
+
+function _M.access()
+    local ctx = ngx.ctx
+    ctx.KONG_PHASE = "access"
+    for _, p in ipairs(instances()) do
+        local fn = p.handler.access
+        if fn then
+            ctx.KONG_PLUGIN_NAME = p.name
+            ctx.KONG_PLUGIN_INSTANCE = p.ctx_key
+            local ok, err = pcall(fn, p.handler, p.conf)
+            ctx.KONG_PLUGIN_NAME = nil
+            if not ok then
+                ngx.log(ngx.ERR, "[kong] plugin '", p.name, "' access: ",
+                        tostring(err))
+                ctx.KONG_PHASE = "access"
+                return kong.response.exit(500, {
+                    message = "An unexpected error occurred" })
+            end
+            if ctx.KONG_EXITED then
+                return
+            end
+        end
+    end
+    ctx.KONG_PROXIED = true
+end
+
+
+function _M.header_filter()
+    local ctx = ngx.ctx
+    ctx.KONG_PHASE = "header_filter"
+    for _, p in ipairs(instances()) do
+        local fn = p.handler.header_filter
+        if fn then
+            ctx.KONG_PLUGIN_NAME = p.name
+            ctx.KONG_PLUGIN_INSTANCE = p.ctx_key
+            local ok, err = pcall(fn, p.handler, p.conf)
+            ctx.KONG_PLUGIN_NAME = nil
+            if not ok then
+                ngx.log(ngx.ERR, "[kong] plugin '", p.name,
+                        "' header_filter: ", tostring(err))
+            end
+        end
+    end
+end
+
+
+return _M

@@ -39,7 +39,10 @@ const SDK_PORT = BASE_PORT + 1;
 const B_PORT = BASE_PORT + 2;
 const ONLY = env.CONFORMANCE_ONLY ? new RegExp(env.CONFORMANCE_ONLY) : null;
 const VERBOSE = env.CONFORMANCE_VERBOSE === "1";
-const GATEWAY = path.join(HERE, "gateway");
+// CONFORMANCE_GATEWAY: another script with the same start/stop contract
+// (e.g. spec/kong/gateway, the Kong plugin behind the PDK adapter).
+const GATEWAY = env.CONFORMANCE_GATEWAY
+    ? path.resolve(env.CONFORMANCE_GATEWAY) : path.join(HERE, "gateway");
 const B_NAME = TARGET === "sdk" ? "sdk2" : "gw";
 // The gateway runs as a daemon of its own: stopped by its script, also when
 // this process dies half way.

@@ -1,0 +1,739 @@
+-- OpenResty entry point: supertokens-node's verifySession() in front of an
+-- upstream.
+--
+--   http {
+--       lua_shared_dict supertokens 10m;
+--       init_by_lua_block {
+--           require("resty.supertokens").init({ connection_uri = ...,
+--               app_info = { api_domain = ..., website_domain = ... } })
+--       }
+--       header_filter_by_lua_block {
+--           require("resty.supertokens").header_filter()
+--       }
+--       server {
+--           location /api/ {
+--               access_by_lua_block {
+--                   require("resty.supertokens").verify_session()
+--               }
+--               proxy_pass http://app;
+--           }
+--       }
+--   }
+--
+-- The decision itself (which token, which answer) is the gateway-neutral
+-- resty.supertokens.decide; this module reads the request for it, applies
+-- its answer, and wires in the JWKS engine, the core client and CORS.
+
+local config = require "resty.supertokens.config"
+local decide = require "resty.supertokens.decide"
+local cors = require "resty.supertokens.cors"
+local outcome = require "resty.supertokens.outcome"
+local keys = require "resty.supertokens.keys"
+local core = require "resty.supertokens.core"
+local http = require "resty.supertokens.http"
+
+local ngx = ngx
+local ngx_log = ngx.log
+local ngx_var = ngx.var
+local ngx_header = ngx.header
+local ngx_now = ngx.now
+local ngx_update_time = ngx.update_time
+local ngx_print = ngx.print
+local ngx_exit = ngx.exit
+local get_method = ngx.req.get_method
+local get_headers = ngx.req.get_headers
+local set_header = ngx.req.set_header
+local clear_header = ngx.req.clear_header
+local type = type
+local next = next
+local pairs = pairs
+local ipairs = ipairs
+local pcall = pcall
+local error = error
+local tostring = tostring
+local setmetatable = setmetatable
+local concat = table.concat
+local str_find = string.find
+local str_sub = string.sub
+local str_byte = string.byte
+local str_char = string.char
+local str_gsub = string.gsub
+local str_lower = string.lower
+local str_match = string.match
+local str_rep = string.rep
+local decode_base64 = ngx.decode_base64
+local json_decode = require("cjson.safe").decode
+local str_format = string.format
+local math_floor = math.floor
+
+local _M = { _VERSION = "0.1.0" }
+
+local NOTE = "Fetch any data from your application for authenticated user "
+             .. "after using verifySession middleware"
+
+local LOG_LEVELS = {
+    debug = ngx.DEBUG,
+    info = ngx.INFO,
+    notice = ngx.NOTICE,
+    warn = ngx.WARN,
+    error = ngx.ERR,
+    err = ngx.ERR,
+    crit = ngx.CRIT,
+}
+
+local INTERNAL_ERROR_BODY = '{"message":"internal error"}'
+
+-- Set by init(): the config and what hangs off it.
+local state = {}
+
+
+------------------------------------------------------------------------
+-- JSON text helpers (JSON.stringify-compatible, for the /api/user body)
+------------------------------------------------------------------------
+
+local JSON_ESCAPES = {
+    ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+    ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
+}
+for c = 0, 31 do
+    local ch = str_char(c)
+    if not JSON_ESCAPES[ch] then
+        JSON_ESCAPES[ch] = str_format("\\u%04x", c)
+    end
+end
+
+
+local function json_string(s)
+    return '"' .. str_gsub(s, '[%z\1-\31"\\]', JSON_ESCAPES) .. '"'
+end
+
+
+-- Drops the whitespace between tokens of a (valid) JSON text; strings
+-- are copied untouched, so member order, numbers and nulls stay as the
+-- token carried them.
+local function json_minify(json)
+    if not str_find(json, "[ \t\r\n]") then
+        return json
+    end
+    local out, n, i = {}, #json, 1
+    while i <= n do
+        local s = str_find(json, '[ \t\r\n"]', i)
+        if not s then
+            out[#out + 1] = str_sub(json, i)
+            break
+        end
+        if str_byte(json, s) == 34 then
+            local j = s + 1
+            while true do
+                local q = str_find(json, '["\\]', j)
+                if not q then
+                    out[#out + 1] = str_sub(json, i)
+                    return concat(out)
+                end
+                if str_byte(json, q) == 92 then
+                    j = q + 2
+                else
+                    j = q + 1
+                    break
+                end
+            end
+            out[#out + 1] = str_sub(json, i, j - 1)
+            i = j
+        else
+            out[#out + 1] = str_sub(json, i, s - 1)
+            i = str_find(json, "[^ \t\r\n]", s) or n + 1
+        end
+    end
+    return concat(out)
+end
+_M._json_minify = json_minify
+
+
+------------------------------------------------------------------------
+-- Log lines
+------------------------------------------------------------------------
+
+-- Attacker-controlled text (kid, path) goes into the log: printable ASCII
+-- only, bounded, so no line can be forged or flooded.
+local function clean(s, max)
+    if s == nil then
+        return "-"
+    end
+    s = tostring(s)
+    if #s > max then
+        s = str_sub(s, 1, max) .. "..."
+    end
+    return (str_gsub(s, "[^\33-\126]", "?"))
+end
+
+
+-- "alg" of a JOSE header segment (base64url or base64, as node accepts).
+local function jose_alg(segment)
+    if not segment or #segment > 2048 then
+        return nil
+    end
+    local b64 = str_gsub(str_gsub(segment, "-", "+"), "_", "/")
+    b64 = b64 .. str_rep("=", (4 - #b64 % 4) % 4)
+    local text = decode_base64(b64)
+    local header = text and json_decode(text)
+    if type(header) == "table" and type(header.alg) == "string" then
+        return header.alg
+    end
+    return nil
+end
+
+
+local function log_reject(conf, st, out)
+    local log_conf = conf.log or {}
+    local level = LOG_LEVELS[log_conf.level or "warn"] or ngx.WARN
+    if out.class == "error" then
+        level = ngx.ERR
+    end
+    local reason = log_conf.reasons == false and "-" or clean(out.reason, 64)
+    local path = ngx_var.uri
+    ngx_log(level, "supertokens: reject status=", out.status,
+            " class=", out.class or "-",
+            " reason=", reason,
+            " detail=", clean(out.detail, 120),
+            " method=", clean(st.req.method, 16),
+            " route=", clean(path, 200),
+            " transfer=", st.transfer or "-",
+            " kid=", clean(st.kid, 64),
+            " alg=", clean(jose_alg(st.jose), 16),
+            " session=", clean(st.handle, 80))
+end
+
+
+------------------------------------------------------------------------
+-- Request view and environment for the decision
+------------------------------------------------------------------------
+
+-- request_view(method, path, headers) -> req for decide.verify, from a
+-- headers table shaped like ngx.req.get_headers() / kong.request
+-- .get_headers() (lower-case names; repeated headers as lists).
+local function request_view(method, path, headers)
+    local function header(lname)
+        local v = headers[lname]
+        if type(v) == "table" then
+            -- node's http parser: duplicate Authorization headers keep the
+            -- first; other duplicates are joined with ", ".
+            if lname == "authorization" then
+                return v[1]
+            end
+            return concat(v, ", ")
+        end
+        return v
+    end
+
+    -- Several Cookie headers (HTTP/2 sends one per cookie) are one list.
+    local cookie = headers.cookie
+    if type(cookie) == "table" then
+        cookie = concat(cookie, "; ")
+    end
+
+    return {
+        method = method,
+        path = path,
+        header = header,
+        cookie = cookie,
+    }
+end
+_M.request_view = request_view
+
+
+local function new_request()
+    -- 0: no cap on the number of headers, so a token cannot be hidden
+    -- behind a hundred junk headers.
+    return request_view(get_method(), ngx_var.request_uri, get_headers(0))
+end
+
+
+local function now_ms()
+    -- ngx.now() is the event loop's cached clock; an access handler can
+    -- run after a slow one in the same loop iteration, and expiry is
+    -- judged to the millisecond, so refresh it first.
+    ngx_update_time()
+    return math_floor(ngx_now() * 1000 + 0.5)
+end
+
+
+local function make_env(conf, engine, core_client)
+    return {
+        now_ms = now_ms,
+        check_signature = function(token, info)
+            local st = ngx.ctx.supertokens
+            if st and type(info) == "table" then
+                st.kid = info.kid
+                -- The JOSE header segment (not secret: alg, kid, typ) is
+                -- kept for the log line; it is decoded only on rejection.
+                st.jose = str_match(token, "^([^.]*)")
+                local auth = st.req.header("authorization")
+                st.transfer = (auth and str_find(auth, token, 1, true))
+                              and "header" or "cookie"
+            end
+            local ok, reason = engine:check_signature(token, info)
+            if ok and st and type(info) == "table"
+               and type(info.handle) == "string" then
+                st.handle = info.handle
+            end
+            return ok, reason
+        end,
+        core = core_client,
+    }
+end
+
+
+------------------------------------------------------------------------
+-- Routes: compiled once, whatever way the caller passes them
+------------------------------------------------------------------------
+
+local compiled = setmetatable({}, { __mode = "k" })
+local by_table = setmetatable({}, { __mode = "k" })
+local by_key = {}
+local by_name = {}
+
+local SCALAR_OPTS = {
+    session_required = true, anti_csrf_check = true, check_database = true,
+}
+
+
+local function scalar_key(opts)
+    local no_claims = false
+    for k, v in pairs(opts) do
+        if k == "claims" and type(v) == "table" and next(v) == nil then
+            no_claims = true
+        elseif not SCALAR_OPTS[k] then
+            return nil
+        end
+    end
+    return tostring(opts.session_required) .. "|"
+           .. tostring(opts.anti_csrf_check) .. "|"
+           .. tostring(opts.check_database) .. "|"
+           .. tostring(no_claims)
+end
+
+
+-- route(opts, name?) -> compiled route.  Pass the route (or its name) to
+-- verify_session to skip compiling per call; do it in init_by_lua.
+-- Raises on bad opts.
+function _M.route(opts, name)
+    local r = decide.route(opts or {})
+    compiled[r] = true
+    if name ~= nil then
+        if type(name) ~= "string" then
+            error("supertokens: route: name must be a string", 2)
+        end
+        by_name[name] = r
+    end
+    return r
+end
+
+
+local function get_route(opts)
+    if opts == nil then
+        local r = state.default_route
+        if not r then
+            r = _M.route({})
+            state.default_route = r
+        end
+        return r
+    end
+    if type(opts) == "string" then
+        local r = by_name[opts]
+        if not r then
+            error("supertokens: verify_session: no route named '" .. opts
+                  .. "' (define it with route(opts, name) in init_by_lua)",
+                  3)
+        end
+        return r
+    end
+    if compiled[opts] then
+        return opts
+    end
+    local r = by_table[opts]
+    if r then
+        return r
+    end
+    -- Literal tables in access_by_lua_block are new on every request, so
+    -- plain options are also cached by value.
+    local key = scalar_key(opts)
+    if key then
+        r = by_key[key]
+        if not r then
+            r = _M.route(opts)
+            by_key[key] = r
+        end
+    else
+        r = _M.route(opts)
+    end
+    by_table[opts] = r
+    return r
+end
+
+
+------------------------------------------------------------------------
+-- Applying answers
+------------------------------------------------------------------------
+
+local function header_value_list(v)
+    if v == nil then
+        return nil
+    end
+    if type(v) == "table" then
+        return concat(v, ", ")
+    end
+    return v
+end
+
+
+-- group_headers(list) -> { {name, value_or_list}, ... }: an ordered
+-- {name, value} list with repeated names (Set-Cookie) folded into one
+-- entry holding the values in order; first-seen order of names.
+local function group_headers(list)
+    local grouped, order = {}, {}
+    for _, h in ipairs(list) do
+        local lname = str_lower(h[1])
+        local g = grouped[lname]
+        if not g then
+            g = { h[1], h[2] }
+            grouped[lname] = g
+            order[#order + 1] = g
+        elseif type(g[2]) == "table" then
+            g[2][#g[2] + 1] = h[2]
+        else
+            g[2] = { g[2], h[2] }
+        end
+    end
+    return order
+end
+_M.group_headers = group_headers
+
+
+local function set_headers(list)
+    for _, g in ipairs(group_headers(list)) do
+        ngx_header[g[1]] = g[2]
+    end
+end
+
+
+local function respond(out)
+    ngx.status = out.status
+    if out.headers then
+        set_headers(out.headers)
+    end
+    local body = out.body or ""
+    ngx_header["Content-Length"] = #body
+    ngx_print(body)
+    return ngx_exit(ngx.HTTP_OK)
+end
+
+
+-- Upstream identity headers: config key -> session field.
+local IDENTITY = {
+    { "user_id", "user_id" },
+    { "recipe_user_id", "recipe_user_id" },
+    { "session_handle", "handle" },
+    { "tenant_id", "tenant_id" },
+    { "payload", "payload_json" },
+}
+
+
+-- identity_names(conf) -> header names to strip from every request
+-- (empty when upstream_headers.strip_incoming is false).
+function _M.identity_names(conf)
+    local uh = conf.upstream_headers
+    local names = {}
+    if not uh or uh.strip_incoming == false then
+        return names
+    end
+    for _, f in ipairs(IDENTITY) do
+        local name = uh[f[1]]
+        if type(name) == "string" then
+            names[#names + 1] = name
+        end
+    end
+    return names
+end
+
+
+-- identity_headers(conf, session) -> { {name, value}, ... }, dropped
+-- Values with control characters cannot be header values; their names
+-- come back in `dropped` (a list) for the caller to log.
+function _M.identity_headers(conf, s)
+    local uh = conf.upstream_headers
+    local list, dropped = {}, nil
+    if not uh or not s then
+        return list
+    end
+    for _, f in ipairs(IDENTITY) do
+        local name = uh[f[1]]
+        local value = s[f[2]]
+        if type(name) == "string" and value ~= nil then
+            if f[1] == "payload" then
+                value = json_minify(tostring(value))
+            else
+                value = tostring(value)
+            end
+            if str_find(value, "[%z\1-\31\127]") then
+                dropped = dropped or {}
+                dropped[#dropped + 1] = name
+            else
+                list[#list + 1] = { name, value }
+            end
+        end
+    end
+    return list, dropped
+end
+
+
+local function strip_identity(conf)
+    for _, name in ipairs(_M.identity_names(conf)) do
+        clear_header(name)
+    end
+end
+
+
+local function set_identity(conf, s)
+    local list, dropped = _M.identity_headers(conf, s)
+    for _, h in ipairs(list) do
+        set_header(h[1], h[2])
+    end
+    if dropped then
+        ngx_log(ngx.WARN, "supertokens: upstream header(s) not set, value "
+                .. "has control characters: ", concat(dropped, ", "))
+    end
+end
+
+
+------------------------------------------------------------------------
+-- Public API
+------------------------------------------------------------------------
+
+-- init(config): in init_by_lua*.  Raises (and so stops nginx) with a
+-- message that names the offending field.
+function _M.init(user_conf)
+    if type(user_conf) ~= "table" then
+        error("supertokens: init: config must be a table", 2)
+    end
+
+    -- http_client is ours, not the decision core's: take it out before
+    -- config.new() (which rejects unknown keys).
+    local client_spec = user_conf.http_client
+    local copy = {}
+    for k, v in pairs(user_conf) do
+        if k ~= "http_client" then
+            copy[k] = v
+        end
+    end
+
+    local conf, err = config.new(copy)
+    if not conf then
+        error(err, 0)
+    end
+    for _, w in ipairs(conf.warnings or {}) do
+        ngx_log(ngx.WARN, "supertokens: ", w)
+    end
+
+    local ok, client = pcall(http.client, client_spec)
+    if not ok then
+        error("supertokens: http_client: " .. tostring(client), 0)
+    end
+
+    local engine
+    engine, err = keys.new(conf, client)
+    if not engine then
+        error(err, 0)
+    end
+
+    local core_client = core.new(conf, client)
+
+    state = {
+        conf = conf,
+        engine = engine,
+        env = make_env(conf, engine, core_client),
+        default_route = nil,
+    }
+    state.default_route = _M.route({})
+    return conf
+end
+
+
+-- init_worker(opts): optional.  opts.prefetch = true fetches the JWKS
+-- right away (one worker fetches, the others reuse it) instead of on the
+-- first request.
+function _M.init_worker(opts)
+    if not state.conf then
+        error("supertokens: init_worker: call init() first", 2)
+    end
+    if opts and opts.prefetch and not state.engine.static then
+        local engine = state.engine
+        local ok, err = ngx.timer.at(0, function(premature)
+            if not premature then
+                engine:prefetch()
+            end
+        end)
+        if not ok then
+            ngx_log(ngx.ERR, "supertokens: cannot schedule JWKS prefetch: ",
+                    err)
+        end
+    end
+end
+
+
+-- verify_session(opts): in access_by_lua*.  opts as decide.route() takes
+-- them, or a route from _M.route().  On a rejection this answers the
+-- request and does not return.
+function _M.verify_session(opts)
+    local conf = state.conf
+    if not conf then
+        error("supertokens: verify_session: call init() in init_by_lua "
+              .. "first", 2)
+    end
+
+    -- Whatever happens next, a client must not be able to pose as a user
+    -- to the upstream.
+    strip_identity(conf)
+
+    local req = new_request()
+    local st = { conf = conf, req = req }
+    ngx.ctx.supertokens = st
+
+    local pre = cors.preflight(conf, req)
+    if pre then
+        st.preflight = true
+        return respond(pre)
+    end
+
+    local route = get_route(opts)
+    local ok, out = pcall(decide.verify, conf, route, req, state.env)
+    if not ok then
+        ngx_log(ngx.ERR, "supertokens: decision failed: ",
+                clean(out, 300))
+        out = {
+            pass = false,
+            status = 500,
+            body = INTERNAL_ERROR_BODY,
+            headers = { { "Content-Type", outcome.CONTENT_TYPE } },
+            class = "error",
+            reason = "internal",
+        }
+    end
+
+    if not out.pass then
+        log_reject(conf, st, out)
+        return respond(out)
+    end
+
+    local s = out.session
+    st.session = s
+    if out.headers and next(out.headers) then
+        st.relay = out.headers
+    end
+    if s then
+        set_identity(conf, s)
+    end
+    return s
+end
+
+
+-- header_filter(): in header_filter_by_lua*.  Adds the token headers the
+-- decision asked for and the CORS headers, merging with the upstream's.
+function _M.header_filter()
+    local st = ngx.ctx.supertokens
+    if not st or st.preflight then
+        return
+    end
+    local conf = st.conf
+
+    local relay = st.relay
+    if relay then
+        local cookies
+        for _, h in ipairs(relay) do
+            local name, value = h[1], h[2]
+            local lname = str_lower(name)
+            if lname == "access-control-expose-headers" then
+                ngx_header[name] = outcome.merge_expose(
+                    header_value_list(ngx_header[name]), value)
+            elseif lname == "set-cookie" then
+                if not cookies then
+                    local cur = ngx_header["Set-Cookie"]
+                    if type(cur) == "table" then
+                        cookies = cur
+                    else
+                        cookies = { cur }
+                    end
+                end
+                cookies[#cookies + 1] = value
+            else
+                ngx_header[name] = value
+            end
+        end
+        if cookies then
+            ngx_header["Set-Cookie"] = cookies
+        end
+    end
+
+    local list = cors.headers(conf, st.req)
+    if list then
+        for _, h in ipairs(list) do
+            local name, value = h[1], h[2]
+            if str_lower(name) == "vary" then
+                ngx_header["Vary"] = outcome.merge_vary(
+                    header_value_list(ngx_header["Vary"]), value)
+            elseif str_lower(name) == "access-control-expose-headers" then
+                ngx_header[name] = outcome.merge_expose(
+                    header_value_list(ngx_header[name]), value)
+            else
+                ngx_header[name] = value
+            end
+        end
+    end
+end
+
+
+-- user_handler(): content_by_lua* for the demo's /api/user, answering
+-- what the oracle's express handler answers.
+function _M.user_handler()
+    local st = ngx.ctx.supertokens
+    if not st then
+        ngx_log(ngx.WARN, "supertokens: user_handler without verify_session")
+    end
+    local s = st and st.session
+    -- JSON.stringify leaves out members whose value is undefined.
+    local parts = { '{"note":', json_string(NOTE) }
+    if s then
+        if type(s.user_id) == "string" then
+            parts[#parts + 1] = ',"userId":' .. json_string(s.user_id)
+        end
+        if type(s.handle) == "string" then
+            parts[#parts + 1] = ',"sessionHandle":' .. json_string(s.handle)
+        end
+        if type(s.payload_json) == "string" then
+            parts[#parts + 1] = ',"userDataInAccessToken":'
+                                .. json_minify(s.payload_json)
+        end
+    end
+    parts[#parts + 1] = "}"
+    local body = concat(parts)
+    ngx.status = 200
+    ngx_header["Content-Type"] = outcome.CONTENT_TYPE
+    ngx_header["Content-Length"] = #body
+    ngx_print(body)
+end
+
+
+-- get_session() -> the session of this request (see FLOW-API.md out.session)
+-- or nil.
+function _M.get_session()
+    local st = ngx.ctx.supertokens
+    return st and st.session
+end
+
+
+-- The validated config (nil before init).
+function _M.config()
+    return state.conf
+end
+
+
+return _M

@@ -1,0 +1,95 @@
+-- Per-worker cache of access tokens whose signature already verified.
+--
+-- A hit stands in for the signature check only: the decision still parses
+-- the token and judges expiry, structure, kid prefix, anti-CSRF and claims
+-- on every request.  Entries are tagged with the keyset version they were
+-- verified under, so any change of the JWKS (a kid removed, a key rotated)
+-- makes every older entry miss.  One cache belongs to one config table (the
+-- JWKS engine owns it), so a new config starts with an empty cache.
+--
+-- Keys are the complete token strings: the signature covers header and
+-- payload, so nothing shorter identifies "this exact signed token".
+
+local lrucache = require "resty.lrucache"
+
+local type = type
+local error = error
+local tostring = tostring
+local setmetatable = setmetatable
+local math_min = math.min
+local math_floor = math.floor
+
+local _M = { _VERSION = "0.1.0" }
+local mt = { __index = _M }
+
+-- Cap on an entry's life: bounds how long a verdict outlives its source
+-- even if the keyset version somehow does not move.
+_M.MAX_TTL = 300
+
+
+-- new(size) -> cache | nil when size is 0 (caching disabled)
+function _M.new(size)
+    if size == nil or size == 0 then
+        return nil
+    end
+    if type(size) ~= "number" or size < 0 or size ~= math_floor(size) then
+        error("supertokens.cache: new: size must be a non-negative integer",
+              2)
+    end
+    local lru, err = lrucache.new(size)
+    if not lru then
+        return nil, "supertokens.cache: " .. tostring(err)
+    end
+    return setmetatable({ lru = lru }, mt)
+end
+
+
+-- Expiry of a token in ms: the decision's info.expiry_ms, else the
+-- parse result's "exp" (s) or, for v1/v2, the payload's "expiryTime" (ms).
+local function expiry_ms(parsed)
+    if type(parsed) ~= "table" then
+        return nil
+    end
+    if type(parsed.expiry_ms) == "number" then
+        return parsed.expiry_ms
+    end
+    if type(parsed.exp) == "number" then
+        return parsed.exp * 1000
+    end
+    local payload = parsed.payload
+    if (parsed.legacy or 0) > 0 and type(payload) == "table"
+       and type(payload.expiryTime) == "number" then
+        return payload.expiryTime
+    end
+    return nil
+end
+_M.expiry_ms = expiry_ms
+
+
+-- true when `token` verified under keyset version `ks_ver`.
+function _M:get(token, ks_ver)
+    local v = self.lru:get(token)
+    return v ~= nil and v == ks_ver
+end
+
+
+-- Remember a verified token until it expires (at most MAX_TTL).
+function _M:set(token, ks_ver, parsed, now_ms)
+    local exp = expiry_ms(parsed)
+    if not exp then
+        return
+    end
+    local ttl = math_min(_M.MAX_TTL, (exp - now_ms) / 1000)
+    if ttl <= 0 then
+        return
+    end
+    self.lru:set(token, ks_ver, ttl)
+end
+
+
+function _M:flush()
+    self.lru:flush_all()
+end
+
+
+return _M

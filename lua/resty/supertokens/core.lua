@@ -1,0 +1,138 @@
+-- Calls to the SuperTokens core, with the node SDK Querier's semantics
+-- (spec 6.2): the hosts of connection_uri in round-robin order, the next
+-- host only when a connection could not be made, and the CDI headers
+-- (cdi-version: 5.4, api-key, rid, content-type).  Only HTTP 200 counts as
+-- an answer; its body text goes back to the decision, which decodes it.
+--
+-- Error strings name the method, the path and what went wrong; never the
+-- query (user ids, e-mail addresses) or any body (tokens).
+
+local http = require "resty.supertokens.http"
+
+local ngx = ngx
+local escape_uri = ngx.escape_uri
+local type = type
+local ipairs = ipairs
+local tostring = tostring
+local setmetatable = setmetatable
+local concat = table.concat
+
+local _M = { _VERSION = "0.1.0" }
+
+local CONTENT_TYPE = "application/json; charset=utf-8"
+
+local clients = setmetatable({}, { __mode = "k" })
+
+
+local function encode_query(query)
+    if query == nil or #query == 0 then
+        return ""
+    end
+    local parts = {}
+    for i, kv in ipairs(query) do
+        parts[i] = escape_uri(tostring(kv[1])) .. "="
+                   .. escape_uri(tostring(kv[2]))
+    end
+    return "?" .. concat(parts, "&")
+end
+
+
+local function fail(method, path, msg)
+    return nil, "supertokens.core: " .. method .. " " .. path .. ": " .. msg
+end
+
+
+-- request(conf, state, method, path, query, body, rid) -> body | nil, err
+local function request(conf, state, method, path, query, body, rid)
+    local hosts = conf.core_hosts
+    if type(hosts) ~= "table" or #hosts == 0 then
+        return fail(method, path, "no core configured (connection_uri)")
+    end
+    if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+        return fail(method, tostring(path), "bad path")
+    end
+    if body ~= nil and type(body) ~= "string" then
+        return fail(method, path, "body must be JSON text")
+    end
+
+    local headers = {
+        ["cdi-version"] = conf.cdi_version or "5.4",
+    }
+    if conf.api_key then
+        headers["api-key"] = conf.api_key
+    end
+    if rid then
+        headers["rid"] = rid
+    end
+    if body ~= nil then
+        headers["content-type"] = CONTENT_TYPE
+    end
+
+    local c = conf.http or {}
+    local connect = c.connect_timeout or 1000
+    local send = c.send_timeout or 5000
+    local read = c.read_timeout or 5000
+    local target = path .. encode_query(query)
+
+    local n = #hosts
+    local last_err
+    for _ = 1, n do
+        local i = state.next
+        state.next = i % n + 1
+        local host = hosts[i]
+        local res, err, stage = state.client.request({
+            url = host.domain .. (host.base_path or "") .. target,
+            method = method,
+            headers = headers,
+            body = body,
+            connect_timeout = connect,
+            send_timeout = send,
+            read_timeout = read,
+            timeout = connect + send + read,
+            max_body_size = c.max_body_size,
+            ssl_verify = c.ssl_verify,
+            keepalive_timeout = c.keepalive_timeout,
+            keepalive_pool = c.keepalive_pool,
+        })
+        if res then
+            if res.status ~= 200 then
+                return fail(method, path, "HTTP " .. tostring(res.status)
+                                          .. " from " .. host.domain)
+            end
+            return res.body or ""
+        end
+        last_err = tostring(err)
+        -- The SDK moves on only when the core could not be reached; after
+        -- that the request may have been processed (verify can rotate the
+        -- refresh token), so it must not be sent twice.
+        if stage ~= "connect" and stage ~= nil then
+            return fail(method, path, last_err)
+        end
+    end
+    return fail(method, path, last_err)
+end
+
+
+-- new(conf, client) -> { request = function(method, path, query, body,
+-- rid) }, the env.core object of the decision (FLOW-API.md 2).  client is
+-- an http client (http.client()); default: conf.http_client or ours.
+function _M.new(conf, client)
+    local obj = clients[conf]
+    if obj then
+        return obj
+    end
+    local state = {
+        next = 1,
+        client = client or http.client(conf.http_client),
+    }
+    obj = {
+        request = function(method, path, query, body, rid)
+            return request(conf, state, method, path, query, body, rid)
+        end,
+    }
+    clients[conf] = obj
+    return obj
+end
+
+
+return _M

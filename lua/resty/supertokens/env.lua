@@ -1,0 +1,150 @@
+-- A config table from ST_* environment variables, for the demo, the
+-- conformance gateway and the Kong example.  Empty values count as unset.
+--
+--   ST_CONNECTION_URI ST_API_KEY ST_API_DOMAIN ST_WEBSITE_DOMAIN
+--   ST_API_BASE_PATH ST_ANTI_CSRF ST_TOKEN_TRANSFER_METHOD
+--   ST_SESSION_EXPIRED_STATUS_CODE ST_INVALID_CLAIM_STATUS_CODE
+--   ST_USE_DYNAMIC_ACCESS_TOKEN_SIGNING_KEY ST_EMAIL_VERIFICATION
+--   ST_COOKIE_DOMAIN ST_OLDER_COOKIE_DOMAIN ST_COOKIE_SAME_SITE
+--   ST_COOKIE_SECURE ST_JWKS_REFRESH_INTERVAL_SEC ST_JWKS_FILE
+--
+-- Without ST_CONNECTION_URI and ST_JWKS_FILE the keys come from
+-- opts.default_jwks_file (the demo's local JWKS).  Values are checked for
+-- their type here (the message names the variable); config.new() checks
+-- the rest.
+--
+-- In nginx, read them in init_by_lua (the master still has the whole
+-- environment); workers only see variables listed with `env NAME;`.
+
+local os_getenv = os.getenv
+local type = type
+local tonumber = tonumber
+local error = error
+local math_floor = math.floor
+
+local _M = { _VERSION = "0.1.0" }
+
+_M.NAMES = {
+    "ST_CONNECTION_URI", "ST_API_KEY", "ST_API_DOMAIN", "ST_WEBSITE_DOMAIN",
+    "ST_API_BASE_PATH", "ST_ANTI_CSRF", "ST_TOKEN_TRANSFER_METHOD",
+    "ST_SESSION_EXPIRED_STATUS_CODE", "ST_INVALID_CLAIM_STATUS_CODE",
+    "ST_USE_DYNAMIC_ACCESS_TOKEN_SIGNING_KEY", "ST_EMAIL_VERIFICATION",
+    "ST_COOKIE_DOMAIN", "ST_OLDER_COOKIE_DOMAIN", "ST_COOKIE_SAME_SITE",
+    "ST_COOKIE_SECURE", "ST_JWKS_REFRESH_INTERVAL_SEC", "ST_JWKS_FILE",
+}
+
+-- The oracle's defaults (shared/oracle/server.js), so the demo and the
+-- conformance gateway answer like it out of the box.
+local DEFAULT_API_DOMAIN = "http://localhost:3001"
+local DEFAULT_WEBSITE_DOMAIN = "http://localhost:3000"
+
+
+local function bad(name, what)
+    error("supertokens.env: " .. name .. ": " .. what, 3)
+end
+
+
+-- config(opts) -> table for config.new()
+--   opts.getenv (default os.getenv), opts.default_jwks_file
+function _M.config(opts)
+    opts = opts or {}
+    local getenv = opts.getenv or os_getenv
+
+    local function str(name)
+        local v = getenv(name)
+        if v == nil or v == "" then
+            return nil
+        end
+        return v
+    end
+
+    -- ST_OLDER_COOKIE_DOMAIN="" is meaningful (host-only cookies), so it
+    -- is read raw; everything else treats "" as unset.
+    local function raw(name)
+        return getenv(name)
+    end
+
+    local function bool(name)
+        local v = str(name)
+        if v == nil then
+            return nil
+        end
+        v = v:lower():match("^%s*(.-)%s*$")
+        if v == "true" or v == "1" or v == "on" or v == "yes" then
+            return true
+        end
+        if v == "false" or v == "0" or v == "off" or v == "no" then
+            return false
+        end
+        bad(name, "must be true or false")
+    end
+
+    local function int(name)
+        local v = str(name)
+        if v == nil then
+            return nil
+        end
+        local n = tonumber(v)
+        if not n or n ~= math_floor(n) then
+            bad(name, "must be an integer")
+        end
+        return n
+    end
+
+    local ev = str("ST_EMAIL_VERIFICATION")
+    local email_verification
+    if ev then
+        local up = ev:upper()
+        if up == "REQUIRED" or up == "OPTIONAL" then
+            email_verification = { mode = up }
+        elseif up ~= "NONE" and up ~= "OFF" then
+            bad("ST_EMAIL_VERIFICATION", "must be REQUIRED, OPTIONAL or NONE")
+        end
+    end
+
+    local anti_csrf = str("ST_ANTI_CSRF")
+    if anti_csrf then
+        anti_csrf = anti_csrf:upper()
+    end
+
+    local conf = {
+        connection_uri = str("ST_CONNECTION_URI"),
+        api_key = str("ST_API_KEY"),
+        app_info = {
+            api_domain = str("ST_API_DOMAIN") or DEFAULT_API_DOMAIN,
+            website_domain = str("ST_WEBSITE_DOMAIN")
+                             or DEFAULT_WEBSITE_DOMAIN,
+            api_base_path = str("ST_API_BASE_PATH"),
+        },
+        session = {
+            anti_csrf = anti_csrf,
+            get_token_transfer_method = str("ST_TOKEN_TRANSFER_METHOD"),
+            session_expired_status_code =
+                int("ST_SESSION_EXPIRED_STATUS_CODE"),
+            invalid_claim_status_code = int("ST_INVALID_CLAIM_STATUS_CODE"),
+            use_dynamic_access_token_signing_key =
+                bool("ST_USE_DYNAMIC_ACCESS_TOKEN_SIGNING_KEY"),
+            cookie_domain = str("ST_COOKIE_DOMAIN"),
+            older_cookie_domain = raw("ST_OLDER_COOKIE_DOMAIN"),
+            cookie_same_site = str("ST_COOKIE_SAME_SITE"),
+            cookie_secure = bool("ST_COOKIE_SECURE"),
+            jwks_refresh_interval_sec = int("ST_JWKS_REFRESH_INTERVAL_SEC"),
+        },
+        email_verification = email_verification,
+        jwks_file = str("ST_JWKS_FILE"),
+    }
+
+    if not conf.connection_uri and not conf.jwks_file then
+        local default = opts.default_jwks_file
+        if type(default) ~= "string" then
+            error("supertokens.env: set ST_CONNECTION_URI (a core) or "
+                  .. "ST_JWKS_FILE (static keys)", 2)
+        end
+        conf.jwks_file = default
+    end
+
+    return conf
+end
+
+
+return _M

@@ -1,0 +1,491 @@
+-- The JWKS engine: which keys verify access tokens, and when to fetch them.
+--
+-- Semantics follow jose's createRemoteJWKSet as supertokens-node uses it
+-- (spec 2.2, 2.3): a set is fetched when there is none or it is older than
+-- jwks_refresh_interval_sec; an unknown kid refetches only if the last
+-- successful fetch is at least 500 ms old; the cores of connection_uri are
+-- tried in order and the first valid answer wins.
+--
+-- What nginx adds to that:
+-- * The raw JWKS text lives in a lua_shared_dict with a version number and
+--   the time of the last successful fetch, so all workers share one fetch
+--   and one cooldown.  Each worker keeps its own C keyset and rebuilds it
+--   only when the shared version moves.
+-- * One fetcher at a time (a lock taken with shdict:add and an expiry).
+--   With keys in hand the others carry on with them; with none they wait
+--   for the fetch, then re-read.
+-- * A failed fetch never replaces good keys (stale-if-error); failures are
+--   logged at most once per cooldown, and the next attempt waits out the
+--   cooldown too, so a dead core costs one attempt per 500 ms, not one per
+--   request.
+-- * A fetched body must be HTTP 200 and a JWKS with at least one usable key
+--   before it replaces anything.
+-- * Static keys (conf.jwks / conf.jwks_file) need no core and no dict.
+
+local jwt = require "resty.supertokens.jwt"
+local http = require "resty.supertokens.http"
+local cache = require "resty.supertokens.cache"
+
+local ngx = ngx
+local ngx_log = ngx.log
+local ngx_ERR = ngx.ERR
+local ngx_now = ngx.now
+local ngx_update_time = ngx.update_time
+local ngx_sleep = ngx.sleep
+local ngx_md5 = ngx.md5
+local type = type
+local pcall = pcall
+local ipairs = ipairs
+local pairs = pairs
+local tostring = tostring
+local setmetatable = setmetatable
+local concat = table.concat
+local io_open = io.open
+
+local _M = { _VERSION = "0.1.0" }
+local mt = { __index = _M }
+
+-- jose cooldownDuration = JWKCacheCooldownInMs (node constants.ts).
+_M.COOLDOWN_MS = 500
+
+local WAIT_STEP = 0.005 -- s, between looks at the fetch lock
+
+-- One engine per config table and worker; weak so an old config (Kong
+-- reconfigure) takes its keys and cache with it.
+local engines = setmetatable({}, { __mode = "k" })
+
+local verifier
+
+
+local function get_verifier()
+    if not verifier then
+        -- Core keys are RS256 JWKs; a token asking for anything else finds
+        -- no key in jose either (spec 1.5), so it fails the same way.
+        local v, err = jwt.verifier({ algs = { "RS256" } })
+        if not v then
+            return nil, err
+        end
+        verifier = v
+    end
+    return verifier
+end
+
+
+local function now_ms()
+    return ngx_now() * 1000
+end
+
+
+local function read_file(path)
+    local f, err = io_open(path, "rb")
+    if not f then
+        return nil, err
+    end
+    local data = f:read("*a")
+    f:close()
+    if not data then
+        return nil, "read failed"
+    end
+    return data
+end
+
+
+-- The static JWKS text of a config, or nil when keys come from the core.
+local function static_source(conf)
+    if conf.jwks ~= nil then
+        return conf.jwks, "jwks"
+    end
+    if conf.jwks_file ~= nil then
+        local data, err = read_file(conf.jwks_file)
+        if not data then
+            return nil, "jwks_file", "cannot read " .. tostring(conf.jwks_file)
+                                     .. ": " .. tostring(err)
+        end
+        return data, "jwks_file"
+    end
+    return nil
+end
+
+
+local function build_keyset(body)
+    local ok, ks, err = pcall(jwt.keyset, body)
+    if not ok then
+        return nil, "bad_jwks"
+    end
+    if not ks then
+        return nil, err or "no_keys"
+    end
+    if ks:count() < 1 then
+        return nil, "no_keys"
+    end
+    return ks
+end
+
+
+-- new(conf, client) -> engine | nil, err   (one per conf and worker;
+-- cached).  client: an http client (http.client()); default:
+-- conf.http_client or ours.
+-- Misconfiguration (bad static keys, missing shared dict) comes back as
+-- nil, err so init() can stop nginx with a message naming the field.
+function _M.new(conf, client)
+    local e = engines[conf]
+    if e then
+        return e
+    end
+
+    local static, field, serr = static_source(conf)
+    if field and not static then
+        return nil, "supertokens.keys: " .. field .. ": " .. serr
+    end
+
+    local c = conf.http or {}
+    e = {
+        conf = conf,
+        ver = nil,
+        ks = nil,
+        cache = cache.new(conf.token_cache_size or 0),
+    }
+
+    if static then
+        local ks, err = build_keyset(static)
+        if not ks then
+            return nil, "supertokens.keys: " .. field
+                        .. ": not a usable JWKS (" .. err .. ")"
+        end
+        e.static = true
+        e.ks = ks
+        e.ver = 0
+        engines[conf] = setmetatable(e, mt)
+        return e
+    end
+
+    local urls = conf.jwks_urls
+    if type(urls) ~= "table" or #urls == 0 then
+        return nil, "supertokens.keys: connection_uri: no core to fetch "
+                    .. "the JWKS from (or set jwks / jwks_file)"
+    end
+
+    local dict_name = conf.shared_dict or "supertokens"
+    local dict = ngx.shared[dict_name]
+    if not dict then
+        return nil, "supertokens.keys: shared_dict: lua_shared_dict '"
+                    .. dict_name .. "' is not defined; add `lua_shared_dict "
+                    .. dict_name .. " 10m;` to the nginx http block"
+    end
+
+    -- Keys are namespaced by the core list, so two configs that talk to
+    -- the same cores share one JWKS (and one cooldown), like one jose set.
+    local ns = "st:jwks:" .. ngx_md5(concat(urls, ";")) .. ":"
+    local connect = c.connect_timeout or 1000
+    local send = c.send_timeout or 5000
+    local read = c.read_timeout or 5000
+
+    e.static = false
+    e.dict = dict
+    e.urls = urls
+    e.k_body = ns .. "body"      -- JWKS text; flags = its version
+    e.k_ver = ns .. "ver"        -- version of k_body
+    e.k_seq = ns .. "seq"        -- version counter
+    e.k_at = ns .. "at"          -- ms of the last successful fetch
+    e.k_fail = ns .. "fail"      -- ms of the last failed fetch
+    e.k_lock = ns .. "lock"
+    e.k_logged = ns .. "logged"
+    e.max_age_ms = (conf.jwks_refresh_interval_sec
+                    or (conf.session and conf.session.jwks_refresh_interval_sec)
+                    or 14400) * 1000
+    e.age_check_at = 0
+    e.http = client or http.client(conf.http_client)
+    e.http_template = {
+        connect_timeout = connect,
+        send_timeout = send,
+        read_timeout = read,
+        timeout = connect + send + read,
+        max_body_size = c.max_body_size,
+        ssl_verify = c.ssl_verify,
+        keepalive_timeout = c.keepalive_timeout,
+        keepalive_pool = c.keepalive_pool,
+    }
+    -- The lock outlives the slowest possible fetch, so a crashed fetcher
+    -- cannot wedge the others for longer than that.
+    e.lock_ttl = #urls * (connect + send + read) / 1000 + 1
+
+    engines[conf] = setmetatable(e, mt)
+    return e
+end
+
+
+function _M:request_opts(url)
+    local o = {}
+    for k, v in pairs(self.http_template) do
+        o[k] = v
+    end
+    o.url = url
+    o.method = "GET"
+    o.headers = { Accept = "application/json" }
+    return o
+end
+
+
+-- Try each core in order; first HTTP 200 with a usable JWKS wins.
+function _M:fetch()
+    local errs = {}
+    for _, url in ipairs(self.urls) do
+        local res, err = self.http.request(self:request_opts(url))
+        if res then
+            if res.status ~= 200 then
+                err = "HTTP " .. tostring(res.status)
+            elseif type(res.body) ~= "string" then
+                err = "no body"
+            else
+                local ks, kerr = build_keyset(res.body)
+                if ks then
+                    return res.body, ks
+                end
+                err = "not a usable JWKS (" .. tostring(kerr) .. ")"
+            end
+            err = url .. ": " .. err
+        end
+        errs[#errs + 1] = tostring(err)
+    end
+    return nil, nil, concat(errs, "; ")
+end
+
+
+function _M:store(body, ks)
+    local dict = self.dict
+    local cur = dict:get(self.k_body)
+    if cur ~= body then
+        local ver, err = dict:incr(self.k_seq, 1, 0)
+        if not ver then
+            return nil, err
+        end
+        local ok
+        ok, err = dict:set(self.k_body, body, 0, ver)
+        if not ok then
+            -- Keep serving this worker from the fetched set; the others
+            -- will retry the fetch on their own schedule.
+            self.ks, self.ver = ks, -ver
+            return nil, err
+        end
+        dict:set(self.k_ver, ver)
+        self.ks, self.ver = ks, ver
+    end
+    ngx_update_time()
+    dict:set(self.k_at, now_ms())
+    dict:delete(self.k_fail)
+    return true
+end
+
+
+local function sleep(s)
+    -- Not every phase may yield; there the caller simply gets no keys.
+    return pcall(ngx_sleep, s)
+end
+
+
+-- Wait until no one holds the fetch lock (or the lock's own life ends).
+function _M:wait_lock()
+    local dict = self.dict
+    local deadline = now_ms() + self.lock_ttl * 1000
+    while dict:get(self.k_lock) do
+        if now_ms() >= deadline then
+            return nil, "timeout waiting for the JWKS fetch"
+        end
+        if not sleep(WAIT_STEP) then
+            return nil, "cannot wait in this phase"
+        end
+    end
+    return true
+end
+
+
+-- Whether the condition that asked for a fetch still holds; another
+-- worker may have fetched while this one was getting the lock.
+function _M:still_needed(why, now)
+    local dict = self.dict
+    if why == "cold" then
+        return dict:get(self.k_ver) == nil
+    end
+    local at = dict:get(self.k_at)
+    if not at then
+        return true
+    end
+    if why == "max_age" then
+        return now - at >= self.max_age_ms
+    end
+    return now - at >= _M.COOLDOWN_MS
+end
+
+
+-- refresh(why, wait): why = "cold" | "max_age" | "unknown_kid".
+-- Returns true when a fetch ran (or another worker's fetch finished while
+-- we waited), nil, err otherwise.  Never raises.
+function _M:refresh(why, wait)
+    local dict = self.dict
+    ngx_update_time()
+    local now = now_ms()
+
+    local failed_at = dict:get(self.k_fail)
+    if failed_at and now - failed_at < _M.COOLDOWN_MS then
+        return nil, "cooling down after a failed fetch"
+    end
+
+    local ok, err = dict:add(self.k_lock, true, self.lock_ttl)
+    if not ok then
+        if err ~= "exists" then
+            return nil, err
+        end
+        if not wait then
+            return nil, "another fetch is running"
+        end
+        return self:wait_lock()
+    end
+
+    if not self:still_needed(why, now) then
+        dict:delete(self.k_lock)
+        return true
+    end
+
+    local pok, body, ks, ferr = pcall(self.fetch, self)
+    if not pok then
+        ferr = body
+        body = nil
+    end
+    if body then
+        ok, err = self:store(body, ks)
+        if not ok then
+            ngx_log(ngx_ERR, "supertokens.keys: cannot store the JWKS in ",
+                    "the shared dict: ", err)
+        end
+    else
+        ngx_update_time()
+        dict:set(self.k_fail, now_ms())
+        if dict:add(self.k_logged, true, _M.COOLDOWN_MS / 1000) then
+            ngx_log(ngx_ERR, "supertokens.keys: JWKS fetch failed (", why,
+                    "); ", self.ks and "keeping the last good keys"
+                                   or "no keys yet", ": ", ferr)
+        end
+    end
+    dict:delete(self.k_lock)
+    if not body then
+        return nil, ferr
+    end
+    return true
+end
+
+
+function _M:load(ver)
+    local body, flags = self.dict:get(self.k_body)
+    if not body then
+        return
+    end
+    local ks, err = build_keyset(body)
+    if not ks then
+        -- Cannot happen for a body we validated before storing; keep what
+        -- we have rather than dropping to no keys.
+        ngx_log(ngx_ERR, "supertokens.keys: cached JWKS unusable: ", err)
+        self.ver = ver
+        return
+    end
+    self.ks, self.ver = ks, flags or ver
+end
+
+
+-- Current keyset of this worker, fetching or reloading as needed.
+-- Returns ks | nil, "jwks_unavailable".
+function _M:prepare()
+    if self.static then
+        return self.ks
+    end
+
+    local dict = self.dict
+    local ver = dict:get(self.k_ver)
+    if not ver then
+        self:refresh("cold", true)
+        ver = dict:get(self.k_ver)
+        if not ver then
+            if self.ks then
+                return self.ks
+            end
+            return nil, "jwks_unavailable"
+        end
+    else
+        local now = now_ms()
+        if now >= self.age_check_at then
+            local at = dict:get(self.k_at) or 0
+            if now - at >= self.max_age_ms then
+                self:refresh("max_age", false)
+                ver = dict:get(self.k_ver) or ver
+                at = dict:get(self.k_at) or at
+            end
+            self.age_check_at = at + self.max_age_ms
+        end
+    end
+
+    if ver ~= self.ver then
+        self:load(ver)
+    end
+    if not self.ks then
+        return nil, "jwks_unavailable"
+    end
+    return self.ks
+end
+
+
+-- Version of the keys this worker verifies with (cache tag).
+function _M:version()
+    return self.ver
+end
+
+
+-- check_signature(token, parsed) -> true | nil, reason
+-- The decision's env.check_signature: C verify against this worker's
+-- keyset; an unknown kid refetches (cooldown permitting) and retries once.
+function _M:check_signature(token, parsed)
+    local ks, err = self:prepare()
+    if not ks then
+        return nil, err
+    end
+
+    local c = self.cache
+    if c and c:get(token, self.ver) then
+        return true
+    end
+
+    local v
+    v, err = get_verifier()
+    if not v then
+        ngx_log(ngx_ERR, "supertokens.keys: no verifier: ", err)
+        return nil, "internal"
+    end
+
+    local ok, reason = v:check_signature(ks, token)
+    if not ok and reason == "unknown_kid" and not self.static then
+        local at = self.dict:get(self.k_at) or 0
+        if now_ms() - at >= _M.COOLDOWN_MS then
+            local before = self.ver
+            self:refresh("unknown_kid", true)
+            ks = self:prepare()
+            if ks and self.ver ~= before then
+                ok, reason = v:check_signature(ks, token)
+            end
+        end
+    end
+
+    if ok and c then
+        c:set(token, self.ver, parsed, now_ms())
+    end
+    return ok, reason
+end
+
+
+-- Warm the cache (init_worker timer); a no-op for static keys.
+function _M:prefetch()
+    if self.static then
+        return true
+    end
+    return self:prepare()
+end
+
+
+return _M

@@ -1,0 +1,489 @@
+-- The JWKS engine (resty.supertokens.keys) in a real nginx with two
+-- workers against the core stand-in: jose's timeline recorded from the
+-- SDK (shared/spec/vectors/oracle-jwks-cache.json) step by step, counting
+-- JWKS fetches at the stand-in; failover; stale-if-error; one fetch shared
+-- by concurrent workers; cache invalidation when a kid goes away; static
+-- keys without a core.
+
+local cjson = require "cjson.safe"
+local socket = require "socket"
+local nginx = require "spec.helpers.nginx"
+local http = require "spec.helpers.http"
+local core_helper = require "spec.helpers.core"
+
+local TRT = '{"message":"try refresh token"}'
+local APP = { api_domain = "http://localhost:3001",
+              website_domain = "http://localhost:3000" }
+
+local function get(srv, token)
+    return assert(http.request(srv.port, {
+        path = "/api/user",
+        headers = token and { { "Authorization", "Bearer " .. token } },
+    }))
+end
+
+
+local function read_vector()
+    local f = assert(io.open("/work/shared/spec/vectors/"
+                             .. "oracle-jwks-cache.json"))
+    local v = assert(cjson.decode(f:read("*a")))
+    f:close()
+    return v
+end
+
+
+describe("JWKS engine", function()
+    local c
+
+    setup(function()
+        c = core_helper.start()
+    end)
+
+    teardown(function()
+        if c then
+            c:stop()
+        end
+    end)
+
+    before_each(function()
+        c:control("POST", "jwks?mode=ok")
+    end)
+
+    describe("jose timeline (oracle-jwks-cache.json)", function()
+        local srv, t1, t2
+
+        setup(function()
+            local dead = nginx.free_port()
+            c:control("POST", "snapshot?name=before")
+            t1 = c:mint({ sub = "user-1" })
+            c:control("POST", "rotate")
+            c:control("POST", "snapshot?name=after")
+            t2 = c:mint({ sub = "user-1", key = "latest" })
+            c:control("POST", "restore?name=before")
+            srv = nginx.supertokens({
+                connection_uri = "http://127.0.0.1:" .. dead .. ";" .. c.url,
+                app_info = APP,
+                session = { jwks_refresh_interval_sec = 2 },
+            })
+        end)
+
+        teardown(function()
+            if srv then
+                srv:stop()
+            end
+            c:control("POST", "restore?name=before")
+        end)
+
+        it("reproduces every step", function()
+            local vector = read_vector()
+            assert.equal(2, vector.config.jwksRefreshIntervalSec)
+            assert.equal(500, vector.config.JWKCacheCooldownInMs)
+
+            -- What happens before each recorded step; the tokens are ours
+            -- (k1 = t1, k2 = t2), the expectations the oracle's.
+            local steps = {
+                { token = t1 },
+                { token = t2 },
+                { token = t2, sleep = 0.7 },
+                { token = t2, before = function()
+                    c:control("POST", "restore?name=after")
+                end },
+                { token = t2, sleep = 0.7 },
+                { token = t1 },
+                { token = t1, sleep = 2.1 },
+            }
+            assert.equal(#vector.log, #steps)
+
+            for i, step in ipairs(vector.log) do
+                local s = steps[i]
+                if s.sleep then
+                    socket.sleep(s.sleep)
+                end
+                if s.before then
+                    s.before()
+                end
+                local n0 = c:jwks_count()
+                local res = get(srv, s.token)
+                local fetched = c:jwks_count() - n0
+                assert.equal(step.status, res.status,
+                             "step " .. i .. ": " .. step.step)
+                if step.status ~= 200 then
+                    assert.equal(step.body, res.body, step.step)
+                end
+                assert.equal(step.jwksFetchesDuringStep, fetched,
+                             "fetches in step " .. i .. ": " .. step.step)
+            end
+        end)
+
+        it("logged no Lua error", function()
+            local log = srv:error_log()
+            assert.not_matches("runtime error", log)
+            assert.not_matches("%[alert%]", log)
+        end)
+    end)
+
+    describe("two workers, one fetch", function()
+        local srv
+
+        teardown(function()
+            if srv then
+                srv:stop()
+            end
+        end)
+
+        it("cold cache: concurrent requests on both workers share one "
+           .. "fetch", function()
+            local token = c:mint({})
+            c:control("POST", "jwks?mode=slow&ms=800")
+            srv = nginx.supertokens({
+                connection_uri = c.url, app_info = APP,
+            }, { reuseport = true })
+            local n0 = c:jwks_count()
+            local list = {}
+            for i = 1, 16 do
+                list[i] = { path = "/api/user", headers = {
+                    { "Authorization", "Bearer " .. token } } }
+            end
+            local results = http.parallel(srv.port, list)
+            local workers = {}
+            for _, r in ipairs(results) do
+                local res = assert(r[1], r[2])
+                assert.equal(200, res.status, res.body)
+                workers[res:header("x-worker")] = true
+            end
+            local nworkers = 0
+            for _ in pairs(workers) do
+                nworkers = nworkers + 1
+            end
+            assert.equal(2, nworkers, "both workers answered")
+            assert.equal(1, c:jwks_count() - n0)
+        end)
+
+        it("unknown kid on both workers: one refetch", function()
+            c:control("POST", "jwks?mode=slow&ms=300")
+            local rogue = c:mint({ key = "rogue", kid = "d-42" })
+            socket.sleep(0.6)  -- past the cooldown of the cold fetch
+            local n0 = c:jwks_count()
+            local list = {}
+            for i = 1, 8 do
+                list[i] = { path = "/api/user", headers = {
+                    { "Authorization", "Bearer " .. rogue } } }
+            end
+            for _, r in ipairs(http.parallel(srv.port, list)) do
+                local res = assert(r[1], r[2])
+                assert.equal(401, res.status)
+                assert.equal(TRT, res.body)
+            end
+            assert.equal(1, c:jwks_count() - n0)
+        end)
+    end)
+
+    describe("stale-if-error and validation", function()
+        local srv, token
+
+        setup(function()
+            c:control("POST", "jwks?mode=ok")
+            token = c:mint({})
+            srv = nginx.supertokens({
+                connection_uri = c.url, app_info = APP,
+                session = { jwks_refresh_interval_sec = 1 },
+                token_cache_size = 0,
+                http = { connect_timeout = 200, read_timeout = 300,
+                         send_timeout = 300 },
+            })
+            assert.equal(200, get(srv, token).status)
+        end)
+
+        teardown(function()
+            if srv then
+                srv:stop()
+            end
+        end)
+
+        for _, mode in ipairs({ "down", "500", "404", "html", "notjson",
+                                "empty", "truncated", "cut", "hang",
+                                "huge" }) do
+            it("keeps the last good keys when the JWKS is '" .. mode .. "'",
+               function()
+                c:control("POST", "jwks?mode=" .. mode)
+                socket.sleep(1.1)   -- past max age: the next request refetches
+                local n0 = c:jwks_count()
+                for _ = 1, 3 do
+                    local res = get(srv, token)
+                    assert.equal(200, res.status, res.body)
+                    assert.is_true(res.elapsed < 1.5,
+                                   "took " .. res.elapsed .. " s")
+                end
+                -- A failed fetch is not retried within the cooldown.  (The
+                -- stand-in counts requests: a pooled connection that dies
+                -- before answering is resent once on a fresh one.)
+                assert.is_true(c:jwks_count() - n0 <= 2)
+                c:control("POST", "jwks?mode=ok")
+            end)
+        end
+
+        it("a JWKS with a duplicated kid is a JWKS (as in jose), that kid "
+           .. "verifies nothing", function()
+            -- jose finds two candidate keys for the kid and fails
+            -- (ERR_JWKS_MULTIPLE_MATCHING_KEYS) -> TRY_REFRESH_TOKEN.
+            c:control("POST", "jwks?mode=dupkid")
+            socket.sleep(1.1)
+            local res = get(srv, token)
+            assert.equal(401, res.status)
+            assert.equal(TRT, res.body)
+            c:control("POST", "jwks?mode=ok")
+            socket.sleep(1.1)
+            assert.equal(200, get(srv, token).status)
+        end)
+
+        it("logs fetch failures once per cooldown, not per request",
+           function()
+            srv:mark()
+            c:control("POST", "jwks?mode=500")
+            socket.sleep(1.1)
+            local t0 = socket.gettime()
+            for _ = 1, 10 do
+                assert.equal(200, get(srv, token).status)
+            end
+            local elapsed = socket.gettime() - t0
+            local log = srv:log_since_mark()
+            local n = select(2, log:gsub("JWKS fetch failed", ""))
+            -- one line per 500 ms at most (normally exactly one: the ten
+            -- requests take a few ms)
+            assert.is_true(n >= 1 and n <= 1 + math.floor(elapsed / 0.5),
+                           n .. " lines in " .. elapsed .. " s")
+            assert.matches("keeping the last good keys", log)
+            c:control("POST", "jwks?mode=ok")
+        end)
+
+        it("takes new keys once the core answers again", function()
+            socket.sleep(1.1)
+            local n0 = c:jwks_count()
+            assert.equal(200, get(srv, token).status)
+            assert.equal(1, c:jwks_count() - n0)
+        end)
+    end)
+
+    describe("verified-token cache", function()
+        local srv, t1, t2
+
+        setup(function()
+            c:control("POST", "jwks?mode=ok")
+            c:control("POST", "snapshot?name=cache0")
+            c:control("POST", "rotate")
+            t1 = c:mint({ key = "latest" })
+            srv = nginx.supertokens({
+                connection_uri = c.url, app_info = APP,
+                session = { jwks_refresh_interval_sec = 1 },
+                token_cache_size = 100,
+            }, { workers = 1 })
+        end)
+
+        teardown(function()
+            if srv then
+                srv:stop()
+            end
+            c:control("POST", "restore?name=cache0")
+        end)
+
+        it("a removed kid is not served from the cache", function()
+            assert.equal(200, get(srv, t1).status)
+            assert.equal(200, get(srv, t1).status)   -- cache hit
+            c:control("POST", "rotate?drop=1")        -- t1's kid is gone
+            t2 = c:mint({ key = "latest" })
+            socket.sleep(1.1)
+            local res = get(srv, t1)
+            assert.equal(401, res.status)
+            assert.equal(TRT, res.body)
+            assert.equal(200, get(srv, t2).status)
+        end)
+    end)
+
+    describe("cold cache, no core reachable", function()
+        local srv
+
+        teardown(function()
+            if srv then
+                srv:stop()
+            end
+        end)
+
+        it("answers 401 try refresh token quickly, never 500", function()
+            local token = c:mint({})
+            local dead1, dead2 = nginx.free_port(), nginx.free_port()
+            srv = nginx.supertokens({
+                connection_uri = "http://127.0.0.1:" .. dead1
+                                 .. ";http://127.0.0.1:" .. dead2,
+                app_info = APP,
+            })
+            for _ = 1, 5 do
+                local res = get(srv, token)
+                assert.equal(401, res.status)
+                assert.equal(TRT, res.body)
+                assert.is_true(res.elapsed < 1)
+            end
+            local log = srv:error_log()
+            assert.matches("JWKS fetch failed %(cold%); no keys yet", log)
+            assert.matches("reason=jwks_unavailable", log)
+            assert.not_matches("runtime error", log)
+        end)
+    end)
+
+    describe("static keys", function()
+        local srv, jwks_path
+
+        setup(function()
+            local res = assert(http.request(c.port, {
+                path = "/.well-known/jwks.json" }))
+            jwks_path = os.tmpname()
+            local f = assert(io.open(jwks_path, "wb"))
+            f:write(res.body)
+            f:close()
+        end)
+
+        teardown(function()
+            if srv then
+                srv:stop()
+            end
+            os.remove(jwks_path)
+        end)
+
+        it("verify with jwks_file and no core at all", function()
+            local good = c:mint({})
+            local rogue = c:mint({ key = "rogue", kid = "d-7" })
+            srv = nginx.supertokens({ jwks_file = jwks_path, app_info = APP },
+                                    { no_dict = true })
+            assert.equal(200, get(srv, good).status)
+            local res = get(srv, rogue)
+            assert.equal(401, res.status)
+            assert.equal(TRT, res.body)
+        end)
+
+        it("inline jwks works too", function()
+            local f = assert(io.open(jwks_path))
+            local text = f:read("*a")
+            f:close()
+            local s = nginx.supertokens({ jwks = text, app_info = APP },
+                                        { no_dict = true })
+            local ok, err = pcall(function()
+                assert.equal(200, get(s, c:mint({})).status)
+            end)
+            s:stop()
+            assert(ok, err)
+        end)
+    end)
+
+    it("init_worker({ prefetch = true }) fetches before any request",
+       function()
+        local n0 = c:jwks_count()
+        local srv = nginx.start({ workers = 2, http = [[
+            init_by_lua_block {
+                require("resty.supertokens").init({
+                    connection_uri = "]] .. c.url .. [[",
+                    app_info = { api_domain = "http://a.example",
+                                 website_domain = "http://a.example" } })
+            }
+            init_worker_by_lua_block {
+                require("resty.supertokens").init_worker({ prefetch = true })
+            }
+        ]], server = "location / { return 204; }" })
+        local deadline = socket.gettime() + 3
+        while c:jwks_count() == n0 and socket.gettime() < deadline do
+            socket.sleep(0.05)
+        end
+        socket.sleep(0.2)
+        local fetched = c:jwks_count() - n0
+        srv:stop()
+        assert.equal(1, fetched)
+    end)
+
+    it("fetches through a plugged http_client", function()
+        local srv = nginx.supertokens({
+            connection_uri = c.url, app_info = APP,
+            http_client = "spec.fixtures.openresty.counting_client",
+        }, { workers = 1, server = [[
+            location = /calls { content_by_lua_block {
+                ngx.say(ngx.shared.supertokens:get("test:client_calls") or 0)
+            } }
+        ]] })
+        local ok, err = pcall(function()
+            assert.equal(200, get(srv, c:mint({})).status)
+            local res = assert(http.request(srv.port, { path = "/calls" }))
+            assert.equal("1\n", res.body)
+        end)
+        srv:stop()
+        assert(ok, err)
+    end)
+
+    describe("init errors stop nginx with a clear message", function()
+        it("an http_client module that does not load", function()
+            local ok, out = nginx.try_start({
+                http = [[init_by_lua_block {
+                    require("resty.supertokens").init({
+                        connection_uri = "http://127.0.0.1:1",
+                        http_client = "no.such.module",
+                        app_info = { api_domain = "http://a.example",
+                                     website_domain = "http://a.example" } })
+                }]],
+            })
+            assert.is_false(ok)
+            assert.matches("http_client: cannot load module 'no%.such%.module'",
+                           out)
+        end)
+
+        it("missing lua_shared_dict", function()
+            local ok, out = nginx.try_start({
+                no_dict = true,
+                http = [[init_by_lua_block {
+                    require("resty.supertokens").init({
+                        connection_uri = "http://127.0.0.1:1",
+                        app_info = { api_domain = "http://a.example",
+                                     website_domain = "http://a.example" } })
+                }]],
+            })
+            assert.is_false(ok)
+            assert.matches("lua_shared_dict 'supertokens' is not defined", out)
+        end)
+
+        it("unreadable jwks_file", function()
+            local ok, out = nginx.try_start({
+                http = [[init_by_lua_block {
+                    require("resty.supertokens").init({
+                        jwks_file = "/nonexistent/jwks.json",
+                        app_info = { api_domain = "http://a.example",
+                                     website_domain = "http://a.example" } })
+                }]],
+            })
+            assert.is_false(ok)
+            assert.matches("jwks_file: cannot read /nonexistent/jwks.json",
+                           out)
+        end)
+
+        it("a JWKS without usable keys", function()
+            local ok, out = nginx.try_start({
+                http = [[init_by_lua_block {
+                    require("resty.supertokens").init({
+                        jwks = '{"keys":[]}',
+                        app_info = { api_domain = "http://a.example",
+                                     website_domain = "http://a.example" } })
+                }]],
+            })
+            assert.is_false(ok)
+            assert.matches("jwks: not a usable JWKS", out)
+        end)
+
+        it("a bad config value names the field", function()
+            local ok, out = nginx.try_start({
+                http = [[init_by_lua_block {
+                    require("resty.supertokens").init({
+                        connection_uri = "http://127.0.0.1:1",
+                        session = { anti_csrf = "SOMETIMES" },
+                        app_info = { api_domain = "http://a.example",
+                                     website_domain = "http://a.example" } })
+                }]],
+            })
+            assert.is_false(ok)
+            assert.matches("session%.anti_csrf", out)
+        end)
+    end)
+end)

@@ -1,0 +1,122 @@
+-- resty.supertokens.env: ST_* variables -> config (plain LuaJIT; the same
+-- mapping runs in the gateway, the demo and the Kong example), checked
+-- against config.new() so the result is a valid config.
+
+local env = require "resty.supertokens.env"
+local config = require "resty.supertokens.config"
+
+
+local function from(vars, opts)
+    opts = opts or {}
+    opts.getenv = function(name)
+        return vars[name]
+    end
+    return env.config(opts)
+end
+
+
+describe("resty.supertokens.env", function()
+    it("maps every ST_* variable", function()
+        local c = from({
+            ST_CONNECTION_URI = "http://127.0.0.1:3567;http://h:1/appid-a",
+            ST_API_KEY = "key-1",
+            ST_API_DOMAIN = "https://api.example.com",
+            ST_WEBSITE_DOMAIN = "https://example.org",
+            ST_API_BASE_PATH = "/authx",
+            ST_ANTI_CSRF = "via_token",
+            ST_TOKEN_TRANSFER_METHOD = "header",
+            ST_SESSION_EXPIRED_STATUS_CODE = "440",
+            ST_INVALID_CLAIM_STATUS_CODE = "499",
+            ST_USE_DYNAMIC_ACCESS_TOKEN_SIGNING_KEY = "false",
+            ST_EMAIL_VERIFICATION = "required",
+            ST_COOKIE_DOMAIN = ".example.com",
+            ST_OLDER_COOKIE_DOMAIN = "",
+            ST_COOKIE_SAME_SITE = "strict",
+            ST_COOKIE_SECURE = "on",
+            ST_JWKS_REFRESH_INTERVAL_SEC = "60",
+            ST_JWKS_FILE = "/etc/jwks.json",
+        })
+        assert.same({
+            connection_uri = "http://127.0.0.1:3567;http://h:1/appid-a",
+            api_key = "key-1",
+            app_info = { api_domain = "https://api.example.com",
+                         website_domain = "https://example.org",
+                         api_base_path = "/authx" },
+            session = {
+                anti_csrf = "VIA_TOKEN",
+                get_token_transfer_method = "header",
+                session_expired_status_code = 440,
+                invalid_claim_status_code = 499,
+                use_dynamic_access_token_signing_key = false,
+                cookie_domain = ".example.com",
+                older_cookie_domain = "",
+                cookie_same_site = "strict",
+                cookie_secure = true,
+                jwks_refresh_interval_sec = 60,
+            },
+            email_verification = { mode = "REQUIRED" },
+            jwks_file = "/etc/jwks.json",
+        }, c)
+        local conf = assert(config.new(c))
+        assert.equal("VIA_TOKEN", conf.session.anti_csrf)
+        assert.equal(2, #conf.jwks_urls)
+    end)
+
+    it("defaults to the oracle's domains and the demo's JWKS", function()
+        local c = from({}, { default_jwks_file = "/demo/jwks.json" })
+        assert.equal("http://localhost:3001", c.app_info.api_domain)
+        assert.equal("http://localhost:3000", c.app_info.website_domain)
+        assert.equal("/demo/jwks.json", c.jwks_file)
+        assert.is_nil(c.connection_uri)
+        assert.is_nil(c.session.older_cookie_domain)
+        assert(config.new(c))
+    end)
+
+    it("treats empty values as unset (except ST_OLDER_COOKIE_DOMAIN)",
+       function()
+        local c = from({ ST_CONNECTION_URI = "http://127.0.0.1:1",
+                         ST_ANTI_CSRF = "", ST_COOKIE_SECURE = "",
+                         ST_EMAIL_VERIFICATION = "" })
+        assert.is_nil(c.session.anti_csrf)
+        assert.is_nil(c.session.cookie_secure)
+        assert.is_nil(c.email_verification)
+        assert.is_nil(c.jwks_file)
+    end)
+
+    it("ST_EMAIL_VERIFICATION=NONE means no email verification", function()
+        local c = from({ ST_CONNECTION_URI = "http://127.0.0.1:1",
+                         ST_EMAIL_VERIFICATION = "NONE" })
+        assert.is_nil(c.email_verification)
+    end)
+
+    it("names the variable on a bad value", function()
+        assert.has_error(function()
+            from({ ST_CONNECTION_URI = "http://x", ST_COOKIE_SECURE = "maybe" })
+        end, "supertokens.env: ST_COOKIE_SECURE: must be true or false")
+        assert.has_error(function()
+            from({ ST_CONNECTION_URI = "http://x",
+                   ST_SESSION_EXPIRED_STATUS_CODE = "4o1" })
+        end, "supertokens.env: ST_SESSION_EXPIRED_STATUS_CODE: must be an "
+             .. "integer")
+        assert.has_error(function()
+            from({ ST_CONNECTION_URI = "http://x",
+                   ST_EMAIL_VERIFICATION = "sometimes" })
+        end, "supertokens.env: ST_EMAIL_VERIFICATION: must be REQUIRED, "
+             .. "OPTIONAL or NONE")
+    end)
+
+    it("needs a core or keys", function()
+        assert.has_error(function()
+            from({})
+        end, "supertokens.env: set ST_CONNECTION_URI (a core) or "
+             .. "ST_JWKS_FILE (static keys)")
+    end)
+
+    it("bad values for config.new name the config field", function()
+        local c = from({ ST_CONNECTION_URI = "http://x",
+                         ST_ANTI_CSRF = "SOMETIMES" })
+        local conf, err = config.new(c)
+        assert.is_nil(conf)
+        assert.matches("session%.anti_csrf", err)
+    end)
+end)

@@ -31,6 +31,7 @@ local outcome = require "resty.supertokens.outcome"
 local keys = require "resty.supertokens.keys"
 local core = require "resty.supertokens.core"
 local http = require "resty.supertokens.http"
+local metrics = require "resty.supertokens.metrics"
 
 local ngx = ngx
 local ngx_log = ngx.log
@@ -554,6 +555,13 @@ function _M.init(user_conf)
         default_route = nil,
     }
     state.default_route = _M.route({})
+
+    -- Counters live in "supertokens_metrics" when declared, else in the
+    -- JWKS dict (which init() already requires).
+    local mok, merr = pcall(metrics.init)
+    if not mok then
+        ngx_log(ngx.NOTICE, "supertokens: metrics disabled: ", merr)
+    end
     return conf
 end
 
@@ -601,6 +609,7 @@ function _M.verify_session(opts)
     local pre = cors.preflight(conf, req)
     if pre then
         st.preflight = true
+        metrics.preflight(metrics.preflight_result(pre, req.header("origin")))
         return respond(pre)
     end
 
@@ -618,6 +627,8 @@ function _M.verify_session(opts)
             reason = "internal",
         }
     end
+
+    metrics.verification(out.class, out.reason)
 
     if not out.pass then
         log_reject(conf, st, out)

@@ -8,6 +8,7 @@
 -- query (user ids, e-mail addresses) or any body (tokens).
 
 local http = require "resty.supertokens.http"
+local metrics = require "resty.supertokens.metrics"
 
 local ngx = ngx
 local escape_uri = ngx.escape_uri
@@ -80,6 +81,8 @@ local function request(conf, state, method, path, query, body, rid)
         local i = state.next
         state.next = i % n + 1
         local host = hosts[i]
+        ngx.update_time()
+        local t0 = ngx.now()
         local res, err, stage = state.client.request({
             url = host.domain .. (host.base_path or "") .. target,
             method = method,
@@ -94,6 +97,10 @@ local function request(conf, state, method, path, query, body, rid)
             keepalive_timeout = c.keepalive_timeout,
             keepalive_pool = c.keepalive_pool,
         })
+        ngx.update_time()
+        metrics.core_call(path, (res and res.status == 200)
+                              and metrics.core_result(res.body) or "error",
+                          ngx.now() - t0)
         if res then
             if res.status ~= 200 then
                 return fail(method, path, "HTTP " .. tostring(res.status)

@@ -25,6 +25,7 @@
 local jwt = require "resty.supertokens.jwt"
 local http = require "resty.supertokens.http"
 local cache = require "resty.supertokens.cache"
+local metrics = require "resty.supertokens.metrics"
 
 local ngx = ngx
 local ngx_log = ngx.log
@@ -230,20 +231,27 @@ end
 function _M:fetch()
     local errs = {}
     for _, url in ipairs(self.urls) do
+        local label = metrics.core_label(url)
         local res, err = self.http.request(self:request_opts(url))
         if res then
             if res.status ~= 200 then
                 err = "HTTP " .. tostring(res.status)
+                metrics.jwks_fetch(label, "error")
             elseif type(res.body) ~= "string" then
                 err = "no body"
+                metrics.jwks_fetch(label, "invalid")
             else
                 local ks, kerr = build_keyset(res.body)
                 if ks then
+                    metrics.jwks_fetch(label, "ok")
                     return res.body, ks
                 end
                 err = "not a usable JWKS (" .. tostring(kerr) .. ")"
+                metrics.jwks_fetch(label, "invalid")
             end
             err = url .. ": " .. err
+        else
+            metrics.jwks_fetch(label, "error")
         end
         errs[#errs + 1] = tostring(err)
     end
@@ -448,8 +456,12 @@ function _M:check_signature(token, parsed)
     end
 
     local c = self.cache
-    if c and c:get(token, self.ver) then
-        return true
+    if c then
+        if c:get(token, self.ver) then
+            metrics.cache(true)
+            return true
+        end
+        metrics.cache(false)
     end
 
     local v

@@ -410,9 +410,17 @@ end
 _M.group_headers = group_headers
 
 
+-- nginx drops a header set to "", but node sends the clearing headers
+-- (st-access-token, st-refresh-token) with empty values.  A single space
+-- is the same on the wire to any HTTP client (leading and trailing
+-- whitespace is not part of a field value, RFC 9110 5.5), so send that.
 local function set_headers(list)
     for _, g in ipairs(group_headers(list)) do
-        ngx_header[g[1]] = g[2]
+        local v = g[2]
+        if v == "" then
+            v = " "
+        end
+        ngx_header[g[1]] = v
     end
 end
 

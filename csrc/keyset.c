@@ -26,6 +26,7 @@
 #define ST_RSA_MAX_BITS 16384   /* OPENSSL_RSA_MAX_MODULUS_BITS */
 #define ST_JWKS_DEPTH   16
 #define ST_HMAC_MIN_LEN 32      /* HS256 needs >= 32 bytes (RFC 7518 3.2) */
+#define ST_MAX_KEYS     4096
 
 typedef struct {
     const unsigned char *text;
@@ -565,6 +566,53 @@ import_one(st_import_t *im, size_t off, size_t len, st_key_t *k)
 }
 
 
+static int
+kid_cmp(const void *a, const void *b)
+{
+    const st_key_t *x = *(const st_key_t *const *) a;
+    const st_key_t *y = *(const st_key_t *const *) b;
+
+    if (x->kid_len != y->kid_len) {
+        return x->kid_len < y->kid_len ? -1 : 1;
+    }
+    return x->kid_len ? memcmp(x->kid, y->kid, x->kid_len) : 0;
+}
+
+
+/* A kid seen twice is ambiguous: no key of that kid is used, whatever
+ * else is wrong with either of them.  Sorted, so a set of many kids costs
+ * n log n, not n^2. */
+static int
+mark_duplicate_kids(stjwt_keyset_t *ks, int *rcs)
+{
+    st_key_t **by_kid = malloc((ks->n ? ks->n : 1) * sizeof(*by_kid));
+    size_t i, j, k, m = 0, idx;
+
+    if (by_kid == NULL) {
+        return STJWT_E_NOMEM;
+    }
+    for (i = 0; i < ks->n; i++) {
+        if (ks->keys[i].has_kid) {
+            by_kid[m++] = &ks->keys[i];
+        }
+    }
+    qsort(by_kid, m, sizeof(*by_kid), kid_cmp);
+    for (i = 0; i < m; i = j) {
+        for (j = i + 1; j < m && kid_cmp(&by_kid[i], &by_kid[j]) == 0; j++) {
+            continue;
+        }
+        for (k = i; j - i > 1 && k < j; k++) {
+            idx = (size_t) (by_kid[k] - ks->keys);
+            if (rcs[idx] == STJWT_OK) {
+                rcs[idx] = STJWT_E_DUPLICATE_KID;
+            }
+        }
+    }
+    free(by_kid);
+    return STJWT_OK;
+}
+
+
 static const char *
 import_msg(int rc)
 {
@@ -579,6 +627,8 @@ import_msg(int rc)
     case STJWT_E_DUPLICATE_KID:    return "kid used by more than one JWK";
     case STJWT_E_KEY_USE:          return "JWK not usable for verification";
     case STJWT_E_DUPLICATE_MEMBER: return "JWK has a duplicate member";
+    case STJWT_E_KEY_MISMATCH:     return "JWKS mixes secrets and public keys";
+    case STJWT_E_TOO_LARGE:        return "JWKS has more than 4096 keys";
     default:                       return "JWK import failed";
     }
 }
@@ -718,6 +768,10 @@ stjwt_keyset_new(const char *json, size_t len, uint32_t flags,
         rc = STJWT_E_NO_KEYS;
         goto done;
     }
+    if (n > ST_MAX_KEYS) {
+        rc = STJWT_E_TOO_LARGE;     /* ~300 bytes of state per entry */
+        goto done;
+    }
     ks = calloc(1, sizeof(*ks));
     off = calloc(n, sizeof(*off));
     elen = calloc(n, sizeof(*elen));
@@ -740,23 +794,9 @@ stjwt_keyset_new(const char *json, size_t len, uint32_t flags,
         }
     }
 
-    /* A kid seen twice is ambiguous: no key of that kid is used, whatever
-     * else is wrong with either of them. */
-    for (i = 0; i < n; i++) {
-        for (j = i + 1; ks->keys[i].has_kid && j < n; j++) {
-            if (ks->keys[j].has_kid
-                && ks->keys[j].kid_len == ks->keys[i].kid_len
-                && memcmp(ks->keys[j].kid, ks->keys[i].kid,
-                          ks->keys[i].kid_len) == 0)
-            {
-                if (rcs[i] == STJWT_OK) {
-                    rcs[i] = STJWT_E_DUPLICATE_KID;
-                }
-                if (rcs[j] == STJWT_OK) {
-                    rcs[j] = STJWT_E_DUPLICATE_KID;
-                }
-            }
-        }
+    rc = mark_duplicate_kids(ks, rcs);
+    if (rc != STJWT_OK) {
+        goto done;
     }
 
     for (i = 0, u = 0; i < n; i++) {
@@ -778,14 +818,24 @@ stjwt_keyset_new(const char *json, size_t len, uint32_t flags,
         rc = inf.first_skip_rc;
         goto done;
     }
+    /* A public key set "extended" with a shared secret is how HS/RS key
+     * confusion setups arise: refuse the mix as a whole. */
+    for (i = 0, j = 0; i < ks->n; i++) {
+        j += ks->keys[i].kty == ST_KTY_OCT;
+    }
+    if (j > 0 && j < ks->n) {
+        rc = STJWT_E_KEY_MISMATCH;
+        goto done;
+    }
     rc = ks->n_usable ? STJWT_OK : STJWT_E_NO_KEYS;
 
 done:
     if (rc != STJWT_OK) {
         stjwt_keyset_free(ks);
         ks = NULL;
-        ERR_clear_error();
     }
+    /* Also after a lenient success: skipped keys leave OpenSSL errors. */
+    ERR_clear_error();
     import_free(&im);
     free(off);
     free(elen);

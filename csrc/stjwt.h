@@ -7,9 +7,10 @@
  * fixed legacy (v1/v2) header strings.  It does no I/O, keeps no mutable
  * global state and, once a verifier exists, allocates nothing per call.
  *
- * Thread safety: a keyset is immutable after stjwt_keyset_new() and may be
- * shared by any number of verifiers.  A verifier owns scratch buffers and
- * digest contexts and must be used by one thread at a time.
+ * Thread safety: a keyset holds pre-initialised verify contexts that every
+ * verification reuses, so a keyset and a verifier must each be used by one
+ * thread at a time (one nginx worker: one of each).  Several verifiers of
+ * the same thread may share a keyset.
  *
  * Error channel: every function that can fail returns a stjwt_rc_e and, where
  * it has an errmsg parameter, stores a pointer to a static string there.  No
@@ -43,7 +44,9 @@ extern "C" {
  * without the STJWT_E_ prefix (STJWT_E_BAD_BASE64 -> "bad_base64"). */
 typedef enum {
     STJWT_OK = 0,
-    STJWT_E_MALFORMED,        /* not exactly three non-empty segments */
+    STJWT_E_MALFORMED,        /* not three segments, or an empty header
+                                 or payload (an empty signature parses
+                                 and fails verify as BAD_SIGNATURE) */
     STJWT_E_BAD_BASE64,       /* non-canonical or invalid base64(url) */
     STJWT_E_BAD_JSON,         /* header/payload not an RFC 8259 object,
                                  invalid UTF-8, lone surrogate escape */
@@ -51,7 +54,7 @@ typedef enum {
     STJWT_E_TOO_LARGE,        /* token longer than max_token_len */
     STJWT_E_TOO_DEEP,         /* JSON nesting deeper than max_depth */
     STJWT_E_CRIT,             /* header has "crit" */
-    STJWT_E_BAD_HEADER,       /* "alg" missing or not a string, b64:false */
+    STJWT_E_BAD_HEADER,       /* verify: "alg" missing or not a string */
     STJWT_E_ALG_NOT_ALLOWED,  /* alg unknown, "none", or not in alg_mask */
     STJWT_E_UNKNOWN_KID,      /* no key with this kid (or, without a kid,
                                  no single candidate key) */
@@ -174,8 +177,11 @@ STJWT_EXPORT int stjwt_alg_from_name(const char *name, size_t len);
 /* Build a keyset from JWKS JSON ({"keys":[...]}) or a single JWK object.
  * Lenient by default: unusable keys are skipped and counted in *info
  * (may be NULL); a kid seen twice makes every key with that kid unusable.
- * Returns NULL with *rc set (NO_KEYS, BAD_JSON, NOMEM, or with
- * STJWT_KEYSET_STRICT the first key's error) and *errmsg static. */
+ * With STJWT_KEYSET_ALLOW_HMAC, a set whose usable keys mix "oct" secrets
+ * with public keys fails as a whole with KEY_MISMATCH (HS/RS confusion).
+ * Returns NULL with *rc set (NO_KEYS, BAD_JSON, NOMEM, TOO_LARGE for more
+ * than 4096 entries, or with STJWT_KEYSET_STRICT the first key's error)
+ * and *errmsg static. */
 STJWT_EXPORT stjwt_keyset_t *stjwt_keyset_new(const char *json, size_t len,
     uint32_t flags, stjwt_keyset_info_t *info, int *rc, const char **errmsg);
 
@@ -230,6 +236,30 @@ STJWT_EXPORT size_t stjwt_b64_encode(const unsigned char *src, size_t len,
 STJWT_EXPORT int stjwt_json_check(const char *json, size_t len,
     uint32_t max_depth, int require_object, size_t *err_pos)
     STJWT_WARN_UNUSED;
+
+/* A signature over caller-supplied bytes, for test vectors and plain JWS
+ * with detached content (RFC 7515 App. F).  msg is the exact signing input;
+ * sig is the raw JWS signature (already base64url-decoded). */
+typedef struct stjwt_detached_s {
+    int32_t              alg;      /* stjwt_alg_e */
+    const char          *kid;      /* NULL: no kid (single candidate key) */
+    size_t               kid_len;
+    const unsigned char *msg;
+    size_t               msg_len;
+    const unsigned char *sig;
+    size_t               sig_len;
+} stjwt_detached_t;
+
+/* Key selection + signature check exactly as in stjwt_verify() (alg must be
+ * in the verifier's alg_mask and fit the key's kty/crv/JWK "alg"; ES raw
+ * r||s of exactly 2*coord bytes; PS salt length = hash length; HS
+ * full-length tag, CRYPTO_memcmp), without parsing a token.  No per-call
+ * allocation.  Returns STJWT_OK only for a valid signature, else
+ * ALG_NOT_ALLOWED, UNKNOWN_KID, KEY_MISMATCH, BAD_SIGNATURE, INVALID_ARG or
+ * INTERNAL. */
+STJWT_EXPORT int stjwt_verify_detached(stjwt_verifier_t *v,
+    const stjwt_keyset_t *ks, const stjwt_detached_t *d,
+    const char **errmsg) STJWT_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -19,8 +19,9 @@
 
 #include "stjwt_int.h"
 
-/* JSON header + payload of the legacy SuperTokens v1/v2 tokens.  They are
- * recognised byte for byte, padding included (spec s1.1). */
+/* Header segments of the legacy SuperTokens v1/v2 tokens: standard base64
+ * of {"alg":"RS256","typ":"JWT","version":"1"} (and "2"), recognised byte
+ * for byte, padding included (spec s1.1). */
 static const char legacy_hdr[2][57] = {
     "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsInZlcnNpb24iOiIxIn0=",
     "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsInZlcnNpb24iOiIyIn0=",
@@ -214,7 +215,6 @@ static int
 parse_header(stjwt_verifier_t *v, const unsigned char *hdr, size_t len,
     stjwt_result_t *out, st_err_t *e)
 {
-    const st_jmember_t *m;
     size_t used = 0;
     uint8_t alg_type = STJWT_JSON_ABSENT;
     int rc;
@@ -244,17 +244,11 @@ parse_header(stjwt_verifier_t *v, const unsigned char *hdr, size_t len,
         e->msg = "header has crit";
         return e->rc;
     }
-    m = st_json_find(&v->obj, "b64", 3);
-    if (m != NULL && m->type != STJWT_JSON_TRUE) {
-        e->rc = STJWT_E_BAD_HEADER;
-        e->msg = "unencoded payload (b64) not supported";
-        return e->rc;
-    }
-    if (alg_type != STJWT_JSON_STRING) {
-        e->rc = STJWT_E_BAD_HEADER;
-        e->msg = "header alg missing or not a string";
-        return e->rc;
-    }
+    /* "b64" only means something when "crit" lists it (RFC 7797 3, and
+     * jose ignores it otherwise); "crit" is refused above.  The alg is
+     * judged by stjwt_verify(): SuperTokens parses tokens before looking
+     * at the alg, and a token with a bad alg must fail at the signature
+     * stage, not look unparsable. */
     return STJWT_OK;
 }
 
@@ -361,7 +355,8 @@ parse_token(stjwt_verifier_t *v, const char *token, size_t len,
     hlen = (size_t) (d1 - token);
     plen = (size_t) (d2 - d1 - 1);
     slen = (size_t) (end - d2 - 1);
-    if (hlen == 0 || slen == 0 || (plen == 0 && !opaque)) {
+    /* An empty signature parses (it fails in stjwt_verify()), as in jose. */
+    if (hlen == 0 || (plen == 0 && !opaque)) {
         ST_FAIL(e, STJWT_E_MALFORMED, "token has an empty segment");
     }
 
@@ -390,7 +385,7 @@ parse_token(stjwt_verifier_t *v, const char *token, size_t len,
         if (decode_seg(v, stjwt_b64url_decode, token, hlen, &used, &hdr,
                        &hdlen) != STJWT_OK)
         {
-            ST_FAIL(e, STJWT_E_BAD_BASE64, "header is not base64url");
+            ST_FAIL(e, STJWT_E_BAD_BASE64, "bad base64url in header");
         }
         if (parse_header(v, hdr, hdlen, out, e) != STJWT_OK) {
             goto done;
@@ -398,12 +393,12 @@ parse_token(stjwt_verifier_t *v, const char *token, size_t len,
     }
 
     if (decode_seg(v, dec, d1 + 1, plen, &used, &pay, &pdlen) != STJWT_OK) {
-        ST_FAIL(e, STJWT_E_BAD_BASE64, "payload is not base64url");
+        ST_FAIL(e, STJWT_E_BAD_BASE64, "bad base64 in payload");
     }
     out->payload = (const char *) pay;
     out->payload_len = pdlen;
     if (decode_seg(v, dec, d2 + 1, slen, &used, &sig, &sdlen) != STJWT_OK) {
-        ST_FAIL(e, STJWT_E_BAD_BASE64, "signature is not base64url");
+        ST_FAIL(e, STJWT_E_BAD_BASE64, "bad base64 in signature");
     }
     if (!opaque && parse_payload(v, pay, pdlen, out, e) != STJWT_OK) {
         goto done;
@@ -519,12 +514,11 @@ ecdsa_der(const st_key_t *k, const unsigned char *sig, unsigned char *der,
 
 static int
 check_sig(stjwt_verifier_t *v, const st_key_t *k, int alg,
-    const char *msg, size_t mlen)
+    const char *msg, size_t mlen, const unsigned char *sig, size_t slen)
 {
     const st_alg_info_t *ai = &st_alg_info[alg];
     unsigned char dig[EVP_MAX_MD_SIZE], der[ST_DER_MAX];
-    const unsigned char *sig = v->sig;
-    size_t slen = v->sig_len, maclen;
+    size_t maclen;
     unsigned dlen;
     int rc;
 
@@ -550,9 +544,13 @@ check_sig(stjwt_verifier_t *v, const st_key_t *k, int alg,
     if (k->kty == ST_KTY_OKP) {
         /* EdDSA hashes the message itself and cannot take a digest, so
          * there is no EVP_PKEY_CTX to prepare: DigestVerifyInit per call
-         * is the only way (it allocates inside OpenSSL). */
-        if (EVP_DigestVerifyInit_ex(v->edctx, NULL, NULL, NULL, NULL,
-                                    k->pkey, NULL) != 1)
+         * is the only way (it allocates inside OpenSSL).  The reset is
+         * essential: on a context that already has a pkey ctx, OpenSSL 3.0
+         * re-initialises that one and ignores the key passed in, so the
+         * first Ed25519 key used would verify every later token. */
+        if (EVP_MD_CTX_reset(v->edctx) != 1
+            || EVP_DigestVerifyInit_ex(v->edctx, NULL, NULL, NULL, NULL,
+                                       k->pkey, NULL) != 1)
         {
             return STJWT_E_INTERNAL;
         }
@@ -591,7 +589,7 @@ verify_legacy(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
         }
         tried++;
         rc = check_sig(v, &ks->keys[i], STJWT_ALG_RS256, token,
-                       v->signed_len);
+                       v->signed_len, v->sig, v->sig_len);
         if (rc == STJWT_OK) {
             ERR_clear_error();      /* failures of earlier keys */
             e->rc = STJWT_OK;
@@ -610,21 +608,21 @@ verify_legacy(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
 }
 
 
+/* kid NULL: no kid. */
 static const st_key_t *
-select_key(const stjwt_keyset_t *ks, const stjwt_result_t *out,
-    st_err_t *e)
+select_key(const stjwt_keyset_t *ks, int alg, const char *kid,
+    size_t kid_len, st_err_t *e)
 {
     const st_key_t *k, *found = NULL;
     size_t i, n = 0;
 
-    if (out->kid_type == STJWT_JSON_STRING) {
+    if (kid != NULL) {
         for (i = 0; i < ks->n; i++) {
             k = &ks->keys[i];
-            if (k->has_kid && k->kid_len == out->kid_len
-                && (k->kid_len == 0
-                    || memcmp(k->kid, out->kid, k->kid_len) == 0))
+            if (k->has_kid && k->kid_len == kid_len
+                && (kid_len == 0 || memcmp(k->kid, kid, kid_len) == 0))
             {
-                if (!st_key_fits(k, out->alg_id)) {
+                if (!st_key_fits(k, alg)) {
                     e->rc = STJWT_E_KEY_MISMATCH;
                     e->msg = "key does not fit the token alg";
                     return NULL;
@@ -638,7 +636,7 @@ select_key(const stjwt_keyset_t *ks, const stjwt_result_t *out,
     }
     /* No kid: usable only if exactly one key fits (jose semantics). */
     for (i = 0; i < ks->n; i++) {
-        if (st_key_fits(&ks->keys[i], out->alg_id)) {
+        if (st_key_fits(&ks->keys[i], alg)) {
             found = &ks->keys[i];
             n++;
         }
@@ -673,19 +671,69 @@ stjwt_verify(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
     if (parse_token(v, token, len, out, &e) != STJWT_OK) {
         goto done;
     }
+    if (out->alg == NULL) {
+        ST_FAIL(&e, STJWT_E_BAD_HEADER, "header alg missing or not a string");
+    }
     alg = out->alg_id;
     if (alg == STJWT_ALG_NONE || !(v->alg_mask & STJWT_ALG_BIT(alg))) {
         ST_FAIL(&e, STJWT_E_ALG_NOT_ALLOWED, "alg not allowed");
+    }
+    if (v->sig_len == 0) {
+        ST_FAIL(&e, STJWT_E_BAD_SIGNATURE, "empty signature");
     }
     if (out->legacy) {
         (void) verify_legacy(v, ks, token, &e);
         goto done;
     }
-    k = select_key(ks, out, &e);
+    k = select_key(ks, alg,
+                   out->kid_type == STJWT_JSON_STRING ? out->kid : NULL,
+                   out->kid_len, &e);
     if (k == NULL) {
         goto done;
     }
-    e.rc = check_sig(v, k, alg, token, v->signed_len);
+    e.rc = check_sig(v, k, alg, token, v->signed_len, v->sig, v->sig_len);
+    e.msg = e.rc == STJWT_OK ? "ok"
+            : e.rc == STJWT_E_BAD_SIGNATURE ? "signature does not verify"
+            : "signature check failed";
+
+done:
+    if (e.rc != STJWT_OK) {
+        ERR_clear_error();
+    }
+    if (errmsg != NULL) {
+        *errmsg = e.msg;
+    }
+    return e.rc;
+}
+
+
+int
+stjwt_verify_detached(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
+    const stjwt_detached_t *d, const char **errmsg)
+{
+    static const unsigned char empty[1];
+    st_err_t e = { STJWT_OK, "ok" };
+    const st_key_t *k;
+    int alg;
+
+    if (v == NULL || ks == NULL || d == NULL
+        || (d->msg == NULL && d->msg_len) || (d->sig == NULL && d->sig_len))
+    {
+        ST_FAIL(&e, STJWT_E_INVALID_ARG, "invalid argument");
+    }
+    alg = d->alg;
+    if (alg <= STJWT_ALG_NONE || alg >= STJWT_ALG_MAX
+        || !(v->alg_mask & STJWT_ALG_BIT(alg)))
+    {
+        ST_FAIL(&e, STJWT_E_ALG_NOT_ALLOWED, "alg not allowed");
+    }
+    k = select_key(ks, alg, d->kid, d->kid_len, &e);
+    if (k == NULL) {
+        goto done;
+    }
+    e.rc = check_sig(v, k, alg,
+                     d->msg ? (const char *) d->msg : (const char *) empty,
+                     d->msg_len, d->sig ? d->sig : empty, d->sig_len);
     e.msg = e.rc == STJWT_OK ? "ok"
             : e.rc == STJWT_E_BAD_SIGNATURE ? "signature does not verify"
             : "signature check failed";

@@ -121,7 +121,8 @@ fuzz: $(FUZZ_BINS)
 	@$(fuzz-run)
 
 C_LINT_FILES = $(wildcard $(TOP)/csrc/*.c $(TOP)/csrc/*.h \
-                 $(C_TEST_DIR)/*.c $(C_TEST_DIR)/*.h $(TOP)/csrc/fuzz/*.c)
+                 $(C_TEST_DIR)/*.c $(C_TEST_DIR)/*.h $(TOP)/csrc/fuzz/*.c \
+                 $(TOP)/csrc/fuzz/*.h)
 
 ### lint-c: C sources <= 80 columns, no tabs; only stjwt_* exported
 lint-c: $(LIBSTJWT)

@@ -1,7 +1,8 @@
 /*
- * fuzz_verify.c - token bytes -> stjwt_parse() + stjwt_verify() against a
- * fixed keyset (RSA, EC P-256/384/521, Ed25519, HMAC; legacy v1/v2 seeds).
- * Invariant: verify fails with parse's code whenever parse fails.
+ * fuzz_verify.c - token bytes -> stjwt_parse() + stjwt_verify() against
+ * fixed keysets (RSA, EC P-256/384/521, Ed25519; an HMAC secret; legacy
+ * v1/v2 seeds).  Invariant: verify fails with parse's code whenever parse
+ * fails; an accepted token has a real alg.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,7 +10,7 @@
 #include "stjwt.h"
 #include "fuzz_keys.h"
 
-static stjwt_keyset_t *ks;
+static stjwt_keyset_t *ks, *ks_hs;
 static stjwt_verifier_t *v;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -28,8 +29,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     ks = stjwt_keyset_new(fuzz_jwks, sizeof(fuzz_jwks) - 1,
                           STJWT_KEYSET_ALLOW_HMAC | STJWT_KEYSET_STRICT,
                           NULL, &rc, &msg);
+    ks_hs = stjwt_keyset_new(fuzz_jwks_hmac, sizeof(fuzz_jwks_hmac) - 1,
+                             STJWT_KEYSET_ALLOW_HMAC, NULL, &rc, &msg);
     v = stjwt_verifier_new(&o, &rc, &msg);
-    if (ks == NULL || v == NULL || stjwt_keyset_count(ks) != 7) {
+    if (ks == NULL || ks_hs == NULL || v == NULL
+        || stjwt_keyset_count(ks) != 6)
+    {
         abort();
     }
     return 0;
@@ -44,7 +49,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int prc, vrc;
 
     prc = stjwt_parse(v, (const char *) data, size, &r, &msg);
-    vrc = stjwt_verify(v, ks, (const char *) data, size, &r, &msg);
+    vrc = stjwt_verify(v, r.alg_id >= STJWT_ALG_HS256 ? ks_hs : ks,
+                       (const char *) data, size, &r, &msg);
     if ((prc != STJWT_OK && vrc != prc) || msg == NULL
         || (vrc == STJWT_OK && (r.alg_id == STJWT_ALG_NONE
                                 || r.payload_len > size)))

@@ -302,6 +302,42 @@ test_sets(void)
     is_rc(imp(all, STJWT_KEYSET_STRICT), STJWT_E_WEAK_KEY,
           "weak key, strict");
 
+    {
+        /* lenient import where OpenSSL itself refused a key */
+        unsigned char x[32], y[32];
+        size_t xl = bn_param(p256, OSSL_PKEY_PARAM_EC_PUB_X, x, 32);
+        size_t yl = bn_param(p256, OSSL_PKEY_PARAM_EC_PUB_Y, y, 32);
+        y[0] ^= 0x40;
+        all = t_printf("{\"keys\":[%s,%s]}", ec_jwk("P-256", x, xl, y, yl),
+                       c);
+        is_rc(imp(all, 0), STJWT_OK, "off-curve key skipped, lenient");
+        ok(info.n_keys == 1 && info.first_skip_rc == STJWT_E_BAD_KEY,
+           "off-curve key counted as bad_key");
+    }
+
+    {
+        /* secrets and public keys never share a set */
+        unsigned char sk[32] = { 9 };
+        char *o1 = jwk_oct(sk, 32, "h1", NULL), *o2 = jwk_oct(sk, 32, "h2",
+                                                              NULL);
+        const uint32_t H = STJWT_KEYSET_ALLOW_HMAC;
+        all = t_printf("{\"keys\":[%s,%s]}", o1, a);
+        is_rc(imp(all, H), STJWT_E_KEY_MISMATCH, "oct + RSA, lenient");
+        is_rc(imp(all, H | STJWT_KEYSET_STRICT), STJWT_E_KEY_MISMATCH,
+              "oct + RSA, strict");
+        is_rc(imp(t_printf("{\"keys\":[%s,%s]}", c, o1), H),
+              STJWT_E_KEY_MISMATCH, "Ed25519 + oct");
+        is_rc(imp(t_printf("{\"keys\":[%s,%s]}", o1, o2), H), STJWT_OK,
+              "two secrets");
+        is_rc(imp(t_printf("{\"keys\":[%s,%s]}", o1,
+                           jwk_pub(rsa, NULL, "r", "\"use\":\"enc\"")), H),
+              STJWT_OK, "secret + unusable public key, lenient");
+        ok(info.n_keys == 1 && info.n_skipped == 1, "only the secret kept");
+        is_rc(imp(all, 0), STJWT_OK, "oct + RSA without ALLOW_HMAC");
+        ok(info.n_keys == 1 && info.first_skip_rc == STJWT_E_BAD_KEY,
+           "the secret is skipped as bad_key");
+    }
+
     all = t_printf("{\"keys\":[%s,5,\"x\",null,[],%s]}", c,
                    jwk_pub(rsa, NULL, "r", NULL));
     is_rc(imp(all, 0), STJWT_OK, "non-object entries skipped");
@@ -351,6 +387,21 @@ test_sets(void)
         ks = ks_new(big, STJWT_KEYSET_STRICT, &rc);
         ok(ks != NULL && stjwt_keyset_count(ks) == 40
            && stjwt_keyset_has_kid(ks, "k39", 3), "40 keys");
+    }
+    {
+        /* entry count cap, and many kids (the duplicate check sorts) */
+        char *big = t_alloc(4097 * 16 + 32), *p = big;
+        p += sprintf(p, "{\"keys\":[");
+        for (i = 0; i < 4096; i++) {
+            p += sprintf(p, "%s{\"kid\":\"%zu\"}", i ? "," : "",
+                         i % 4000);
+        }
+        sprintf(p, "]}");
+        is_rc(imp(big, 0), STJWT_E_NO_KEYS, "4096 entries, none usable");
+        ok(info.n_skipped == 4096 && info.first_skip_rc == STJWT_E_BAD_KEY,
+           "4096 entries examined");
+        sprintf(p, ",{}]}");
+        is_rc(imp(big, 0), STJWT_E_TOO_LARGE, "4097 entries");
     }
 
     {

@@ -180,6 +180,8 @@ _M.CODES = {
     unknown_kid = e("try_refresh", "signature", "No key with this kid, "
         .. "even after a refetch (rotated out, other app, or forged)."
         .. SIG),
+    bad_header = e("try_refresh", "signature", "The header has no alg, "
+        .. "or an alg that is not a string." .. SIG),
     key_mismatch = e("try_refresh", "signature", "The key found for the "
         .. "kid does not fit the alg (key type or JWK alg)." .. SIG),
     bad_signature = e("try_refresh", "signature", "The signature does not "
@@ -195,8 +197,9 @@ _M.CODES = {
         .. "does not know." .. SIG),
 
     -- libstjwt, parse stage: the token is ignored
-    malformed = e("unauthorised", "parse", "Not three non-empty "
-        .. "dot-separated segments." .. IGNORED, { no_session_class = true }),
+    malformed = e("unauthorised", "parse", "Not three dot-separated "
+        .. "segments, or an empty header or payload." .. IGNORED,
+        { no_session_class = true }),
     bad_base64 = e("unauthorised", "parse", "A segment is not valid "
         .. "base64url (or padded base64 for v1/v2)." .. IGNORED,
         { no_session_class = true }),
@@ -213,8 +216,6 @@ _M.CODES = {
     crit = e("unauthorised", "parse", "The header has \"crit\" (critical "
         .. "extensions we do not implement)." .. IGNORED,
         { no_session_class = true }),
-    bad_header = e("unauthorised", "parse", "The header has no string "
-        .. "alg, or b64:false." .. IGNORED, { no_session_class = true }),
     bad_claim = e("unauthorised", "parse", "exp/nbf/iat/stt present but "
         .. "not a finite number." .. IGNORED, { no_session_class = true }),
     json_cookie = e("unauthorised", "parse", "The sAccessToken cookie value "

@@ -60,8 +60,9 @@ typedef enum {
                                  no single candidate key) */
     STJWT_E_KEY_MISMATCH,     /* key type or JWK "alg" does not fit alg */
     STJWT_E_BAD_SIGNATURE,    /* wrong length or does not verify */
-    STJWT_E_BAD_CLAIM,        /* exp/nbf/iat/stt present but not a finite
-                                 number */
+    STJWT_E_BAD_CLAIM,        /* exp/nbf/iat/stt a number that is not
+                                 finite (1e400); other JSON types are only
+                                 reported in *_type, for the caller */
     STJWT_E_BAD_KEY,          /* JWK import: missing/invalid member, point
                                  not on curve, unsupported kty/crv */
     STJWT_E_WEAK_KEY,         /* JWK import: RSA < 2048 bits, e < 3, or

@@ -590,7 +590,10 @@ local function exchange(u, opts, req, method, deadline)
     bytes, err = sock:send(req)
     if not bytes then
         sock:close()
-        return nil, reused, "send: " .. tostring(err)
+        -- A pooled connection the peer closed while idle is worth one
+        -- resend; a timeout means the peer is slow, and resending doubles
+        -- its load exactly when it is overloaded.
+        return nil, reused and err ~= "timeout", "send: " .. tostring(err)
     end
 
     local r = new_reader(sock, deadline, read_timeout)
@@ -600,7 +603,10 @@ local function exchange(u, opts, req, method, deadline)
         head, err = r:read_head(max_head)
         if not head then
             sock:close()
-            return nil, reused and r.received == 0, "read: " .. tostring(err)
+            local dead = err == "closed"
+                         or str_find(tostring(err), "reset", 1, true)
+            return nil, reused and r.received == 0 and dead and true or false,
+                   "read: " .. tostring(err)
         end
         res, err = parse_head(head)
         if not res then

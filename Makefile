@@ -48,6 +48,7 @@ include $(sort $(wildcard mk/*.mk))
 ### test: install what is missing, build, and run every test
 test: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory lint-all
 	@$(MAKE) --no-print-directory test-all
 
 ### lint: luacheck, C warnings as errors, line length/tabs, cdef = header

@@ -104,7 +104,61 @@ for c = 0, 31 do
 end
 
 
+-- The checks below walk strings byte by byte: a Lua pattern costs tens
+-- of ns per byte, and payloads are hundreds of bytes long on every
+-- request; this loop compiles to a few instructions per byte.
+
+-- Whether s has a byte JSON must escape (control, '"', '\\').
+local function needs_json_escape(s)
+    for i = 1, #s do
+        local c = str_byte(s, i)
+        if c < 32 or c == 34 or c == 92 then
+            return true
+        end
+    end
+    return false
+end
+
+
+-- Whether s has a control character (which no header value may carry).
+local function has_control(s)
+    for i = 1, #s do
+        local c = str_byte(s, i)
+        if c < 32 or c == 127 then
+            return true
+        end
+    end
+    return false
+end
+
+
+-- Whether a JSON text has whitespace outside its strings.
+local function json_has_space(json)
+    local in_string, escaped = false, false
+    for i = 1, #json do
+        local c = str_byte(json, i)
+        if in_string then
+            if escaped then
+                escaped = false
+            elseif c == 92 then
+                escaped = true
+            elseif c == 34 then
+                in_string = false
+            end
+        elseif c == 34 then
+            in_string = true
+        elseif c == 32 or c == 9 or c == 10 or c == 13 then
+            return true
+        end
+    end
+    return false
+end
+
+
 local function json_string(s)
+    if not needs_json_escape(s) then
+        return '"' .. s .. '"'
+    end
     return '"' .. str_gsub(s, '[%z\1-\31"\\]', JSON_ESCAPES) .. '"'
 end
 
@@ -113,7 +167,7 @@ end
 -- are copied untouched, so member order, numbers and nulls stay as the
 -- token carried them.
 local function json_minify(json)
-    if not str_find(json, "[ \t\r\n]") then
+    if not json_has_space(json) then
         return json
     end
     local out, n, i = {}, #json, 1
@@ -148,6 +202,35 @@ local function json_minify(json)
     return concat(out)
 end
 _M._json_minify = json_minify
+
+local USER_BODY_START = '{"note":' .. json_string(NOTE)
+
+
+-- What the request path makes of a session's payload JSON, per payload
+-- text: a repeated token brings the very same string (its parse result is
+-- cached), so the scans run once per token, not once per request.
+-- Emptied when full, so it stays small.
+local PAYLOAD_MEMO_MAX = 512
+local payload_memo, payload_memo_n = {}, 0
+
+local function payload_facts(json)
+    local m = payload_memo[json]
+    if m then
+        return m
+    end
+    local text = json_minify(json)
+    m = {
+        text = text,                        -- minified
+        header_ok = not has_control(text),  -- usable as a header value
+        body = nil, user_id = nil, handle = nil,  -- last /api/user body
+    }
+    if payload_memo_n >= PAYLOAD_MEMO_MAX then
+        payload_memo, payload_memo_n = {}, 0
+    end
+    payload_memo[json] = m
+    payload_memo_n = payload_memo_n + 1
+    return m
+end
 
 
 ------------------------------------------------------------------------
@@ -192,16 +275,30 @@ local function log_reject(conf, st, out)
     end
     local reason = log_conf.reasons == false and "-" or clean(out.reason, 64)
     local path = ngx_var.uri
+    local kid, jose, transfer, handle
+    local info, token = st.info, st.token
+    if info then
+        kid = info.kid
+        -- The JOSE header segment (not secret: alg, kid, typ) is decoded
+        -- for the log line only.
+        jose = str_match(token, "^([^.]*)")
+        local auth = st.req.header("authorization")
+        transfer = (auth and str_find(auth, token, 1, true)) and "header"
+                   or "cookie"
+        if st.signed and type(info.handle) == "string" then
+            handle = info.handle
+        end
+    end
     ngx_log(level, "supertokens: reject status=", out.status,
             " class=", out.class or "-",
             " reason=", reason,
             " detail=", clean(out.detail, 120),
             " method=", clean(st.req.method, 16),
             " route=", clean(path, 200),
-            " transfer=", st.transfer or "-",
-            " kid=", clean(st.kid, 64),
-            " alg=", clean(jose_alg(st.jose), 16),
-            " session=", clean(st.handle, 80))
+            " transfer=", transfer or "-",
+            " kid=", clean(kid, 64),
+            " alg=", clean(jose_alg(jose), 16),
+            " session=", clean(handle, 80))
 end
 
 
@@ -209,22 +306,36 @@ end
 -- Request view and environment for the decision
 ------------------------------------------------------------------------
 
--- request_view(method, path, headers) -> req for decide.verify, from a
--- headers table shaped like ngx.req.get_headers() / kong.request
--- .get_headers() (lower-case names; repeated headers as lists).
-local function request_view(method, path, headers)
-    local function header(lname)
-        local v = headers[lname]
-        if type(v) == "table" then
-            -- node's http parser: duplicate Authorization headers keep the
-            -- first; other duplicates are joined with ", ".
-            if lname == "authorization" then
-                return v[1]
-            end
-            return concat(v, ", ")
+-- One header of a headers table shaped like ngx.req.get_headers() /
+-- kong.request.get_headers() (lower-case names; repeated headers as
+-- lists), as node reads it.
+local function header_value(headers, lname)
+    local v = headers[lname]
+    if type(v) == "table" then
+        -- node's http parser: duplicate Authorization headers keep the
+        -- first; other duplicates are joined with ", ".
+        if lname == "authorization" then
+            return v[1]
         end
-        return v
+        return concat(v, ", ")
     end
+    return v
+end
+
+
+-- req.header of request_view(): a callable table, not a closure
+-- (creating closures stops the JIT).
+local table_header_mt = {
+    __call = function(self, lname)
+        return header_value(self.headers, lname)
+    end,
+}
+
+
+-- request_view(method, path, headers) -> req for decide.verify, from a
+-- headers table as header_value() takes it.
+local function request_view(method, path, headers)
+    local header = setmetatable({ headers = headers }, table_header_mt)
 
     -- Several Cookie headers (HTTP/2 sends one per cookie) are one list.
     local cookie = headers.cookie
@@ -242,10 +353,51 @@ end
 _M.request_view = request_view
 
 
+-- $http_<name> of the headers the decision and CORS ask for.
+local HEADER_VARS = {
+    ["anti-csrf"] = "http_anti_csrf",
+    rid = "http_rid",
+    origin = "http_origin",
+}
+
+
+-- The nginx request's header(lname), without building the header table
+-- of every request.  $http_<name> is nil exactly when no header of that
+-- name is there (it also matches "_" for "-", so non-nil may still mean
+-- absent); $http_authorization is the first Authorization header, which is
+-- what node keeps.  Any other header that may be present is read from the
+-- full list, fetched once, so duplicates join as node joins them.
+-- A callable table, not a closure: creating closures stops the JIT.
+local lazy_header_mt = {
+    __call = function(self, lname)
+        if lname == "authorization" then
+            return ngx_var.http_authorization
+        end
+        local headers = self.headers
+        if not headers then
+            local var = HEADER_VARS[lname]
+                        or "http_" .. str_gsub(str_lower(lname), "-", "_")
+            if ngx_var[var] == nil then
+                return nil
+            end
+            -- 0: no cap on the number of headers, so a header cannot be
+            -- hidden behind a hundred junk headers.
+            headers = get_headers(0)
+            self.headers = headers
+        end
+        return header_value(headers, lname)
+    end,
+}
+
+
 local function new_request()
-    -- 0: no cap on the number of headers, so a token cannot be hidden
-    -- behind a hundred junk headers.
-    return request_view(get_method(), ngx_var.request_uri, get_headers(0))
+    -- $http_cookie is every Cookie header joined with "; ", as above.
+    return {
+        method = get_method(),
+        path = ngx_var.request_uri,
+        header = setmetatable({}, lazy_header_mt),
+        cookie = ngx_var.http_cookie,
+    }
 end
 
 
@@ -258,24 +410,29 @@ local function now_ms()
 end
 
 
-local function make_env(conf, engine, core_client)
+-- The request state of the decision verify_session() is running.  Set
+-- right before decide.verify() and read by check_signature() before it
+-- can yield: no other request runs in between, and nothing reads it
+-- later, so it always names the caller's request (saves an ngx.ctx).
+local deciding
+
+local function make_env(engine, core_client)
     return {
         now_ms = now_ms,
+        -- a repeated token is not parsed again (verified-token cache)
+        parse = function(token)
+            return engine:parse(token)
+        end,
         check_signature = function(token, info)
-            local st = ngx.ctx.supertokens
+            -- What the log line of a rejection says about the token (kid,
+            -- alg, transfer, session) is worked out from these then.
+            local st = deciding
             if st and type(info) == "table" then
-                st.kid = info.kid
-                -- The JOSE header segment (not secret: alg, kid, typ) is
-                -- kept for the log line; it is decoded only on rejection.
-                st.jose = str_match(token, "^([^.]*)")
-                local auth = st.req.header("authorization")
-                st.transfer = (auth and str_find(auth, token, 1, true))
-                              and "header" or "cookie"
+                st.token, st.info = token, info
             end
             local ok, reason = engine:check_signature(token, info)
-            if ok and st and type(info) == "table"
-               and type(info.handle) == "string" then
-                st.handle = info.handle
+            if ok and st then
+                st.signed = true
             end
             return ok, reason
         end,
@@ -465,6 +622,21 @@ function _M.identity_names(conf)
 end
 
 
+-- The header value of a session field, or nil when it has control
+-- characters (which cannot be header values).
+local function identity_value(key, value)
+    if key == "payload" then
+        local m = payload_facts(tostring(value))
+        return m.header_ok and m.text or nil
+    end
+    value = tostring(value)
+    if has_control(value) then
+        return nil
+    end
+    return value
+end
+
+
 -- identity_headers(conf, session) -> { {name, value}, ... }, dropped
 -- Values with control characters cannot be header values; their names
 -- come back in `dropped` (a list) for the caller to log.
@@ -478,16 +650,12 @@ function _M.identity_headers(conf, s)
         local name = uh[f[1]]
         local value = s[f[2]]
         if type(name) == "string" and value ~= nil then
-            if f[1] == "payload" then
-                value = json_minify(tostring(value))
+            value = identity_value(f[1], value)
+            if value then
+                list[#list + 1] = { name, value }
             else
-                value = tostring(value)
-            end
-            if str_find(value, "[%z\1-\31\127]") then
                 dropped = dropped or {}
                 dropped[#dropped + 1] = name
-            else
-                list[#list + 1] = { name, value }
             end
         end
     end
@@ -495,17 +663,70 @@ function _M.identity_headers(conf, s)
 end
 
 
-local function strip_identity(conf)
-    for _, name in ipairs(_M.identity_names(conf)) do
-        clear_header(name)
+-- What the request path needs from a config, worked out once per config:
+-- header names to strip and set, and the CORS headers when they do not
+-- depend on the request.
+local plans = setmetatable({}, { __mode = "k" })
+
+local NO_HEADERS = { header = function() return nil end }
+
+local function plan_of(conf)
+    local plan = plans[conf]
+    if plan then
+        return plan
+    end
+    local identity = {}
+    local uh = conf.upstream_headers
+    if uh then
+        for _, f in ipairs(IDENTITY) do
+            local name = uh[f[1]]
+            if type(name) == "string" then
+                identity[#identity + 1] = { name, f[2], f[1] }
+            end
+        end
+    end
+    local cors_list = false
+    local c = conf.cors
+    if not c.enabled or c.fixed_origin then
+        -- Always the same list: no Origin header is read.
+        cors_list = {}
+        for i, h in ipairs(cors.headers(conf, NO_HEADERS)) do
+            cors_list[i] = { h[1], h[2], str_lower(h[1]) }
+        end
+    end
+    plan = {
+        strip = _M.identity_names(conf),
+        identity = identity,
+        cors = cors_list,
+    }
+    plans[conf] = plan
+    return plan
+end
+
+
+local function strip_identity(plan)
+    local names = plan.strip
+    for i = 1, #names do
+        clear_header(names[i])
     end
 end
 
 
-local function set_identity(conf, s)
-    local list, dropped = _M.identity_headers(conf, s)
-    for _, h in ipairs(list) do
-        set_header(h[1], h[2])
+local function set_identity(plan, s)
+    local dropped
+    local identity = plan.identity
+    for i = 1, #identity do
+        local f = identity[i]
+        local value = s[f[2]]
+        if value ~= nil then
+            value = identity_value(f[3], value)
+            if value then
+                set_header(f[1], value)
+            else
+                dropped = dropped or {}
+                dropped[#dropped + 1] = f[1]
+            end
+        end
     end
     if dropped then
         ngx_log(ngx.WARN, "supertokens: upstream header(s) not set, value "
@@ -559,7 +780,7 @@ function _M.init(user_conf)
     state = {
         conf = conf,
         engine = engine,
-        env = make_env(conf, engine, core_client),
+        env = make_env(engine, core_client),
         default_route = nil,
     }
     state.default_route = _M.route({})
@@ -608,10 +829,11 @@ function _M.verify_session(opts)
 
     -- Whatever happens next, a client must not be able to pose as a user
     -- to the upstream.
-    strip_identity(conf)
+    local plan = plan_of(conf)
+    strip_identity(plan)
 
     local req = new_request()
-    local st = { conf = conf, req = req }
+    local st = { conf = conf, req = req, plan = plan }
     ngx.ctx.supertokens = st
 
     local pre = cors.preflight(conf, req)
@@ -622,7 +844,9 @@ function _M.verify_session(opts)
     end
 
     local route = get_route(opts)
+    deciding = st
     local ok, out = pcall(decide.verify, conf, route, req, state.env)
+    deciding = nil
     if not ok then
         ngx_log(ngx.ERR, "supertokens: decision failed: ",
                 clean(out, 300))
@@ -649,7 +873,7 @@ function _M.verify_session(opts)
         st.relay = out.headers
     end
     if s then
-        set_identity(conf, s)
+        set_identity(plan, s)
     end
     return s
 end
@@ -692,14 +916,16 @@ function _M.header_filter()
         end
     end
 
-    local list = cors.headers(conf, st.req)
+    local list = st.plan.cors or cors.headers(conf, st.req)
     if list then
-        for _, h in ipairs(list) do
+        for i = 1, #list do
+            local h = list[i]
             local name, value = h[1], h[2]
-            if str_lower(name) == "vary" then
+            local lname = h[3] or str_lower(name)
+            if lname == "vary" then
                 ngx_header["Vary"] = outcome.merge_vary(
                     header_value_list(ngx_header["Vary"]), value)
-            elseif str_lower(name) == "access-control-expose-headers" then
+            elseif lname == "access-control-expose-headers" then
                 ngx_header[name] = outcome.merge_expose(
                     header_value_list(ngx_header[name]), value)
             else
@@ -707,6 +933,23 @@ function _M.header_filter()
             end
         end
     end
+end
+
+
+-- The oracle's /api/user answer; JSON.stringify leaves out members whose
+-- value is undefined.
+local function user_body(user_id, handle, payload_min)
+    local body = USER_BODY_START
+    if type(user_id) == "string" then
+        body = body .. ',"userId":' .. json_string(user_id)
+    end
+    if type(handle) == "string" then
+        body = body .. ',"sessionHandle":' .. json_string(handle)
+    end
+    if payload_min then
+        body = body .. ',"userDataInAccessToken":' .. payload_min
+    end
+    return body .. "}"
 end
 
 
@@ -718,22 +961,23 @@ function _M.user_handler()
         ngx_log(ngx.WARN, "supertokens: user_handler without verify_session")
     end
     local s = st and st.session
-    -- JSON.stringify leaves out members whose value is undefined.
-    local parts = { '{"note":', json_string(NOTE) }
+    local body
     if s then
-        if type(s.user_id) == "string" then
-            parts[#parts + 1] = ',"userId":' .. json_string(s.user_id)
+        local user_id, handle, payload = s.user_id, s.handle, s.payload_json
+        if type(payload) == "string" then
+            local m = payload_facts(payload)
+            if m.body and m.user_id == user_id and m.handle == handle then
+                body = m.body
+            else
+                body = user_body(user_id, handle, m.text)
+                m.body, m.user_id, m.handle = body, user_id, handle
+            end
+        else
+            body = user_body(user_id, handle, nil)
         end
-        if type(s.handle) == "string" then
-            parts[#parts + 1] = ',"sessionHandle":' .. json_string(s.handle)
-        end
-        if type(s.payload_json) == "string" then
-            parts[#parts + 1] = ',"userDataInAccessToken":'
-                                .. json_minify(s.payload_json)
-        end
+    else
+        body = user_body(nil, nil, nil)
     end
-    parts[#parts + 1] = "}"
-    local body = concat(parts)
     ngx.status = 200
     ngx_header["Content-Type"] = outcome.CONTENT_TYPE
     ngx_header["Content-Length"] = #body
@@ -742,7 +986,8 @@ end
 
 
 -- get_session() -> the session of this request (see FLOW-API.md out.session)
--- or nil.
+-- or nil.  session.payload is shared by every request that carries the
+-- same (cached) token: read it, do not change it.
 function _M.get_session()
     local st = ngx.ctx.supertokens
     return st and st.session

@@ -290,7 +290,9 @@ end
 function _M.lua_literal(v)
     local t = type(v)
     if t == "string" then
-        return string.format("%q", v)
+        -- %q writes a newline as backslash-newline, which nginx's parser
+        -- of *_by_lua_block bodies does not take: spell it \n.
+        return (string.format("%q", v):gsub("\\\n", "\\n"))
     elseif t == "number" or t == "boolean" or t == "nil" then
         return tostring(v)
     elseif t == "table" then

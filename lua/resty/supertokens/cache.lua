@@ -9,6 +9,12 @@
 --
 -- Keys are the complete token strings: the signature covers header and
 -- payload, so nothing shorter identifies "this exact signed token".
+--
+-- An entry may also keep the binding's parse result of its token, so a
+-- repeated token skips the parse and the payload decode too (the result
+-- depends on the token string alone).  Only verified tokens get entries:
+-- forged or garbage tokens cannot push good ones out.  The kept result is
+-- shared by every request that presents the token: read-only.
 
 local lrucache = require "resty.lrucache"
 
@@ -68,13 +74,30 @@ _M.expiry_ms = expiry_ms
 
 -- true when `token` verified under keyset version `ks_ver`.
 function _M:get(token, ks_ver)
-    local v = self.lru:get(token)
-    return v ~= nil and v == ks_ver
+    local e = self.lru:get(token)
+    return e ~= nil and e.ver == ks_ver
 end
 
 
--- Remember a verified token until it expires (at most MAX_TTL).
-function _M:set(token, ks_ver, parsed, now_ms)
+-- The live entry of `token` or nil: { ver = keyset version it verified
+-- under, res = its parse result or nil }.  Read-only.
+function _M:lookup(token)
+    return (self.lru:get(token))
+end
+
+
+-- Keep `res` (the token's parse result) with an existing entry.
+function _M:keep_parsed(token, res)
+    local e = self.lru:get(token)
+    if e and not e.res then
+        e.res = res
+    end
+end
+
+
+-- Remember a verified token until it expires (at most MAX_TTL), with its
+-- parse result `res` when the caller has it.
+function _M:set(token, ks_ver, parsed, now_ms, res)
     local exp = expiry_ms(parsed)
     if not exp then
         return
@@ -83,7 +106,7 @@ function _M:set(token, ks_ver, parsed, now_ms)
     if ttl <= 0 then
         return
     end
-    self.lru:set(token, ks_ver, ttl)
+    self.lru:set(token, { ver = ks_ver, res = res }, ttl)
 end
 
 

@@ -458,6 +458,16 @@ end
 ------------------------------------------------------------------------
 -- verify
 
+local function new_ctx(info, raw, transfer, parse, csrf_header, do_csrf,
+                       verified, now_ms)
+    return {
+        info = info, raw = raw, transfer = transfer, parse = parse,
+        csrf_header = csrf_header, do_csrf = do_csrf, verified = verified,
+        now_ms = now_ms,
+    }
+end
+
+
 local function ignored_detail(hdr_why, cookie_why)
     if hdr_why and cookie_why then
         return "header:" .. hdr_why .. ",cookie:" .. cookie_why
@@ -582,11 +592,8 @@ function _M.verify(conf, route, req, env)
         end
     end
 
-    local ctx = {
-        info = info, raw = raw, transfer = transfer, parse = parse,
-        csrf_header = csrf_header, do_csrf = do_csrf, verified = verified,
-        now_ms = now_ms,
-    }
+    -- ctx: for the core and the claims only, not built on the plain path
+    local ctx
     local session, fail
     if verified and not route.check_database
        and (info.parent_refresh_token_hash1 == nil or not request)
@@ -595,6 +602,8 @@ function _M.verify(conf, route, req, env)
         -- token is accepted as it is (documented divergence)
         session = local_session(info, raw, transfer)
     else
+        ctx = new_ctx(info, raw, transfer, parse, csrf_header, do_csrf,
+                      verified, now_ms)
         session, fail = core_verify(conf, route, env, ctx)
         if not session then
             return fail
@@ -603,6 +612,8 @@ function _M.verify(conf, route, req, env)
 
     local validators = validators_for(conf, route)
     if validators[1] then
+        ctx = ctx or new_ctx(info, raw, transfer, parse, csrf_header,
+                             do_csrf, verified, now_ms)
         fail = assert_claims(conf, env, validators, session, ctx)
         if fail then
             return fail

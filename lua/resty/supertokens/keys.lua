@@ -446,10 +446,47 @@ function _M:version()
 end
 
 
+-- parse(token) -> res | nil, reason, partial
+-- The decision's env.parse: the binding's parse, answered by the
+-- verified-token cache for a token that verified before.  What parse()
+-- learnt is held for check_signature() of the same token, which runs
+-- right after it in the same request: the cache entry found (so the
+-- verdict needs no second lookup), or a fresh result to keep with the
+-- verdict.  Another token in between just means nothing is reused.
+function _M:parse(token)
+    local c = self.cache
+    if c then
+        local e = c:lookup(token)
+        local res = e and e.res
+        if res then
+            self.held_token, self.held_entry = token, e
+            return res
+        end
+    end
+    local v, err = get_verifier()
+    if not v then
+        ngx_log(ngx_ERR, "supertokens.keys: no verifier: ", err)
+        return nil, "internal"
+    end
+    local res, reason, partial = v:parse(token)
+    if res and c then
+        self.held_token, self.held_res = token, res
+    end
+    return res, reason, partial
+end
+
+
 -- check_signature(token, parsed) -> true | nil, reason
 -- The decision's env.check_signature: C verify against this worker's
 -- keyset; an unknown kid refetches (cooldown permitting) and retries once.
 function _M:check_signature(token, parsed)
+    local entry, res
+    if self.held_token == token then
+        entry = self.held_entry
+        res = self.held_res or entry and entry.res
+    end
+    self.held_token, self.held_entry, self.held_res = nil, nil, nil
+
     local ks, err = self:prepare()
     if not ks then
         return nil, err
@@ -457,7 +494,16 @@ function _M:check_signature(token, parsed)
 
     local c = self.cache
     if c then
-        if c:get(token, self.ver) then
+        local hit
+        if entry then
+            hit = entry.ver == self.ver
+        else
+            hit = c:get(token, self.ver)
+            if hit and res then
+                c:keep_parsed(token, res)
+            end
+        end
+        if hit then
             metrics.cache(true)
             return true
         end
@@ -485,7 +531,7 @@ function _M:check_signature(token, parsed)
     end
 
     if ok and c then
-        c:set(token, self.ver, parsed, now_ms())
+        c:set(token, self.ver, parsed, now_ms(), res)
     end
     return ok, reason
 end

@@ -127,6 +127,10 @@ local function build_state(kconf)
         log = LOG[conf.log.level] or "warn",
         env = {
             now_ms = now_ms,
+            -- a repeated token is answered from the verified-token cache
+            parse = function(token)
+                return engine:parse(token)
+            end,
             check_signature = function(token, parsed)
                 if type(parsed) == "table" then
                     kong.ctx.plugin.kid = parsed.kid

@@ -1,0 +1,216 @@
+-- The request path on a repeated token, through a real nginx: the token
+-- is parsed once (the verified-token cache keeps the parse result with the
+-- verdict), every per-request check and header rule still applies, and the
+-- JIT compiles the path (no trace aborts on NYI bytecodes such as a
+-- closure created per request).  Static keys: no core needed.
+
+local cjson = require "cjson.safe"
+local nginx = require "spec.helpers.nginx"
+local http = require "spec.helpers.http"
+local keys = require "spec.helpers.keys"
+
+local WEBSITE = "http://localhost:3000"
+local OTHER = "http://other.example"
+local NOTE = "Fetch any data from your application for authenticated user "
+             .. "after using verifySession middleware"
+
+
+local function payload(sub, exp, extra)
+    local now = os.time()
+    local p = {
+        sub = sub, exp = exp or now + 3600, iat = now - 10, tId = "public",
+        rsub = sub, sessionHandle = "handle-" .. sub,
+        refreshTokenHash1 = "r1", parentRefreshTokenHash1 = cjson.null,
+        antiCsrfToken = cjson.null,
+    }
+    for k, v in pairs(extra or {}) do
+        p[k] = v
+    end
+    return p
+end
+
+
+describe("request path on a cached token (nginx)", function()
+    local srv, k, dir
+
+    local function mint(p)
+        return keys.token(k, "RS256", { alg = "RS256", kid = "d-hot",
+                                        typ = "JWT", version = "5" }, p)
+    end
+
+    local function get(path, headers)
+        return http.request(srv.port, { method = "GET", path = path,
+                                        headers = headers })
+    end
+
+    local function parses()
+        return tonumber(get("/parses").body)
+    end
+
+    setup(function()
+        k = keys.rsa(2048, "d-hot")
+        dir = keys.tmpdir()
+        local jwks_file = dir .. "/jwks.json"
+        keys.write_file(jwks_file, keys.jwks({ k }))
+        srv = nginx.start({
+            error_log_level = "warn",
+            http = [[
+                init_by_lua_block {
+                    -- count the binding's parses (the cache must skip them)
+                    local jwt = require "resty.supertokens.jwt"
+                    local mt = getmetatable(jwt.verifier()).__index
+                    local parse = mt.parse
+                    local n = { 0 }
+                    package.loaded.hot_parses = n
+                    mt.parse = function(...)
+                        n[1] = n[1] + 1
+                        return parse(...)
+                    end
+                    require("resty.supertokens").init({
+                        app_info = { api_domain = "http://localhost:3001",
+                                     website_domain = "]] .. WEBSITE .. [[" },
+                        jwks_file = "]] .. jwks_file .. [[",
+                        cors = { origins = { "]] .. WEBSITE .. [[",
+                                             "]] .. OTHER .. [[" } },
+                    })
+                }
+                header_filter_by_lua_block {
+                    require("resty.supertokens").header_filter()
+                }
+            ]],
+            server = [[
+                location = /api/user {
+                    access_by_lua_block {
+                        require("resty.supertokens").verify_session()
+                    }
+                    content_by_lua_block {
+                        require("resty.supertokens").user_handler()
+                    }
+                }
+                location = /echo {
+                    access_by_lua_block {
+                        require("resty.supertokens").verify_session()
+                    }
+                    content_by_lua_block {
+                        ngx.print(ngx.var.http_x_supertokens_user_id or "-")
+                    }
+                }
+                location = /parses {
+                    content_by_lua_block {
+                        ngx.print(package.loaded.hot_parses[1])
+                    }
+                }
+                location = /jit/on {
+                    content_by_lua_block {
+                        jit.flush()
+                        require("jit.v").start(ngx.config.prefix()
+                                               .. "logs/jit.log")
+                    }
+                }
+                location = /jit/off {
+                    content_by_lua_block {
+                        require("jit.v").off()
+                        local f = io.open(ngx.config.prefix()
+                                          .. "logs/jit.log")
+                        ngx.print(f and f:read("*a") or "")
+                        if f then f:close() end
+                    }
+                }
+            ]],
+        })
+    end)
+
+    teardown(function()
+        if srv then
+            srv:stop()
+        end
+        keys.cleanup()
+    end)
+
+    -- first, while nothing has been blacklisted by the JIT yet
+    it("compiles: no trace aborts on NYI bytecodes in the request path",
+       function()
+        local auth = { { "Authorization", "Bearer "
+                                          .. mint(payload("u-jit")) } }
+        get("/jit/on")
+        for _ = 1, 300 do
+            assert.equal(200, get("/api/user", auth).status)
+        end
+        local log = get("/jit/off").body
+        assert.truthy(log:find("TRACE", 1, true), "jit.v saw no traces")
+        local bad = {}
+        for line in log:gmatch("[^\n]+") do
+            if line:find("NYI: bytecode", 1, true)
+               and line:find("supertokens", 1, true)
+            then
+                bad[#bad + 1] = line
+            end
+        end
+        assert.same({}, bad)
+    end)
+
+    it("parses a repeated token once and answers the same each time",
+       function()
+        local tok = mint(payload("u-repeat"))
+        local before = parses()
+        local first
+        for i = 1, 30 do
+            local res = get("/api/user", { { "Authorization",
+                                            "Bearer " .. tok } })
+            assert.equal(200, res.status)
+            if i == 1 then
+                first = res.body
+            else
+                assert.equal(first, res.body)
+            end
+        end
+        assert.equal(1, parses() - before)
+        local body = assert(cjson.decode(first))
+        assert.equal(NOTE, body.note)
+        assert.equal("u-repeat", body.userId)
+        assert.equal("handle-u-repeat", body.sessionHandle)
+        assert.equal("u-repeat", body.userDataInAccessToken.sub)
+    end)
+
+    it("still strips a forged identity header on a cache hit", function()
+        local tok = mint(payload("u-strip"))
+        for _ = 1, 3 do
+            local res = get("/echo", {
+                { "Authorization", "Bearer " .. tok },
+                { "X-SuperTokens-User-Id", "admin" },
+            })
+            assert.equal(200, res.status)
+            assert.equal("u-strip", res.body)
+        end
+        local res = get("/echo", { { "X-SuperTokens-User-Id", "admin" } })
+        assert.equal(401, res.status)
+    end)
+
+    it("still judges expiry per request (a hit skips the signature only)",
+       function()
+        -- valid for 2 s: cached, then expired
+        local tok = mint(payload("u-exp", os.time() + 2))
+        local auth = { { "Authorization", "Bearer " .. tok } }
+        assert.equal(200, get("/api/user", auth).status)
+        assert.equal(200, get("/api/user", auth).status)
+        require("socket").sleep(3.1)
+        local res = get("/api/user", auth)
+        assert.equal(401, res.status)
+        assert.equal('{"message":"try refresh token"}', res.body)
+    end)
+
+    it("joins duplicate headers as node does (Origin, multi-origin CORS)",
+       function()
+        local auth = { "Authorization", "Bearer " .. mint(payload("u-o")) }
+        local res = get("/api/user", { auth, { "Origin", OTHER } })
+        assert.equal(OTHER, res:header("access-control-allow-origin"))
+        -- node sees "a, b": not a listed origin, so no ACAO
+        res = get("/api/user", { auth, { "Origin", OTHER },
+                                 { "Origin", WEBSITE } })
+        assert.equal(200, res.status)
+        assert.is_nil(res:header("access-control-allow-origin"))
+        assert.equal("Origin", res:header("vary"))
+        res = get("/api/user", { auth })
+        assert.is_nil(res:header("access-control-allow-origin"))
+    end)
+end)

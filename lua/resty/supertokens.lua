@@ -249,6 +249,7 @@ local function clean(s, max)
     end
     return (str_gsub(s, "[^\33-\126]", "?"))
 end
+_M.log_safe = clean
 
 
 -- "alg" of a JOSE header segment (base64url or base64, as node accepts).
@@ -408,6 +409,7 @@ local function now_ms()
     ngx_update_time()
     return math_floor(ngx_now() * 1000 + 0.5)
 end
+_M.now_ms = now_ms
 
 
 -- The request state of the decision verify_session() is running.  Set

@@ -34,9 +34,6 @@ local tostring = tostring
 local setmetatable = setmetatable
 local concat = table.concat
 local lower = string.lower
-local sub = string.sub
-local gsub = string.gsub
-local floor = math.floor
 
 local SupertokensHandler = {
     PRIORITY = 1460,
@@ -56,25 +53,10 @@ local LOG = {
 local states = setmetatable({}, { __mode = "k" })
 
 
-local function now_ms()
-    -- expiry is judged to the millisecond; ngx.now() is the loop's cached
-    -- clock (same reasoning as resty.supertokens).
-    ngx.update_time()
-    return floor(ngx.now() * 1000 + 0.5)
-end
-
-
--- Printable ASCII only, bounded: request data goes into log lines.
-local function clean(s, max)
-    if s == nil then
-        return "-"
-    end
-    s = tostring(s)
-    if #s > max then
-        s = sub(s, 1, max) .. "..."
-    end
-    return (gsub(s, "[^\33-\126]", "?"))
-end
+-- Shared with the OpenResty module: the millisecond clock expiry is judged
+-- with, and the printable-ASCII filter for request data in log lines.
+local now_ms = supertokens.now_ms
+local clean = supertokens.log_safe
 
 
 local function missing_dict(conf)

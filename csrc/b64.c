@@ -10,47 +10,59 @@
 
 #include "stjwt_int.h"
 
-/* Entries for bytes >= 128 are implied -1 (see b64_val). */
-static const signed char b64url_tab[128] = {
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1,
-    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
-    -1,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
-    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
-    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+/* Decoding goes a quantum at a time through four tables per alphabet that
+ * hold each character's 6 bits already shifted into place, so a quantum
+ * is four loads and three ORs.  Characters outside the alphabet (every
+ * byte >= 128 included) set bits 24..31, which no valid quantum has. */
+#define B64_BAD 0xff000000u
+
+#define B64_VAL(c, c62, c63) \
+    ((c) >= 'A' && (c) <= 'Z' ? (c) - 'A' \
+     : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26 \
+     : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52 \
+     : (c) == (c62) ? 62 : (c) == (c63) ? 63 : -1)
+#define B64_ENT(c, c62, c63, sh) \
+    (B64_VAL(c, c62, c63) < 0 ? B64_BAD \
+     : (uint32_t) B64_VAL(c, c62, c63) << (sh))
+
+#define B64_R4(f, n)   f(n), f((n) + 1), f((n) + 2), f((n) + 3)
+#define B64_R16(f, n)  B64_R4(f, n), B64_R4(f, (n) + 4), \
+                       B64_R4(f, (n) + 8), B64_R4(f, (n) + 12)
+#define B64_R64(f, n)  B64_R16(f, n), B64_R16(f, (n) + 16), \
+                       B64_R16(f, (n) + 32), B64_R16(f, (n) + 48)
+#define B64_R256(f)    B64_R64(f, 0), B64_R64(f, 64), B64_R64(f, 128), \
+                       B64_R64(f, 192)
+
+#define URL0(c) B64_ENT(c, '-', '_', 18)
+#define URL1(c) B64_ENT(c, '-', '_', 12)
+#define URL2(c) B64_ENT(c, '-', '_', 6)
+#define URL3(c) B64_ENT(c, '-', '_', 0)
+#define STD0(c) B64_ENT(c, '+', '/', 18)
+#define STD1(c) B64_ENT(c, '+', '/', 12)
+#define STD2(c) B64_ENT(c, '+', '/', 6)
+#define STD3(c) B64_ENT(c, '+', '/', 0)
+
+static const uint32_t b64url_tab[4][256] = {
+    { B64_R256(URL0) }, { B64_R256(URL1) },
+    { B64_R256(URL2) }, { B64_R256(URL3) },
 };
 
-static const signed char b64std_tab[128] = {
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
-    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
-    -1,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
-    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
-    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+static const uint32_t b64std_tab[4][256] = {
+    { B64_R256(STD0) }, { B64_R256(STD1) },
+    { B64_R256(STD2) }, { B64_R256(STD3) },
 };
 
 static const char b64std_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 
-static int
-b64_val(const signed char *tab, unsigned char c)
-{
-    return c < 128 ? tab[c] : -1;
-}
-
-
 /* Unpadded decode with the given alphabet. */
 static int
-b64_decode(const signed char *tab, const unsigned char *src, size_t len,
+b64_decode(const uint32_t tab[4][256], const unsigned char *src, size_t len,
     unsigned char *dst, size_t *dlen)
 {
     size_t rem = len % 4, out, i, o = 0;
-    int a, b, c, d;
+    uint32_t v, bad = 0;
 
     if (rem == 1) {
         return STJWT_E_BAD_BASE64;
@@ -60,37 +72,38 @@ b64_decode(const signed char *tab, const unsigned char *src, size_t len,
         return STJWT_E_TOO_LARGE;
     }
 
+    /* A bad character only poisons bad: the bytes written meanwhile stay
+     * inside dst and the caller gets no length. */
     for (i = 0; i + 4 <= len; i += 4) {
-        a = b64_val(tab, src[i]);
-        b = b64_val(tab, src[i + 1]);
-        c = b64_val(tab, src[i + 2]);
-        d = b64_val(tab, src[i + 3]);
-        if ((a | b | c | d) < 0) {
-            return STJWT_E_BAD_BASE64;
-        }
-        dst[o++] = (unsigned char) (a << 2 | b >> 4);
-        dst[o++] = (unsigned char) ((b & 0x0f) << 4 | c >> 2);
-        dst[o++] = (unsigned char) ((c & 0x03) << 6 | d);
+        v = tab[0][src[i]] | tab[1][src[i + 1]] | tab[2][src[i + 2]]
+            | tab[3][src[i + 3]];
+        bad |= v;
+        dst[o] = (unsigned char) (v >> 16);
+        dst[o + 1] = (unsigned char) (v >> 8);
+        dst[o + 2] = (unsigned char) v;
+        o += 3;
     }
 
     if (rem >= 2) {
-        a = b64_val(tab, src[i]);
-        b = b64_val(tab, src[i + 1]);
-        c = rem == 3 ? b64_val(tab, src[i + 2]) : 0;
-        if ((a | b | c) < 0) {
-            return STJWT_E_BAD_BASE64;
+        v = tab[0][src[i]] | tab[1][src[i + 1]];
+        if (rem == 3) {
+            v |= tab[2][src[i + 2]];
         }
         /* Unused low bits must be zero, else two encodings decode to the
          * same bytes (signature malleability). */
-        if ((rem == 2 && (b & 0x0f)) || (rem == 3 && (c & 0x03))) {
-            return STJWT_E_BAD_BASE64;
+        if (v & (rem == 2 ? 0xf000u : 0x00c0u)) {
+            bad |= B64_BAD;
         }
-        dst[o++] = (unsigned char) (a << 2 | b >> 4);
+        bad |= v;
+        dst[o++] = (unsigned char) (v >> 16);
         if (rem == 3) {
-            dst[o++] = (unsigned char) ((b & 0x0f) << 4 | c >> 2);
+            dst[o++] = (unsigned char) (v >> 8);
         }
     }
 
+    if (bad & B64_BAD) {
+        return STJWT_E_BAD_BASE64;
+    }
     *dlen = o;
     return STJWT_OK;
 }

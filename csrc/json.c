@@ -106,21 +106,59 @@ utf8_seq(const unsigned char *s, size_t n)
 }
 
 
-/* s[*pi] is '"'.  On success *pi is just past the closing quote. */
+#define ST_ONES 0x0101010101010101ull
+#define ST_HIGH 0x8080808080808080ull
+
+/* Index of the first byte at or after i that is not printable ASCII other
+ * than '"' and '\\', or the start of the last short run: eight bytes per
+ * step (SWAR).  Each test flags its first hit exactly; later flags may be
+ * false, so only the lowest one is used. */
+static size_t
+plain_run(const unsigned char *s, size_t len, size_t i)
+{
+    uint64_t x, q, b, m;
+
+    while (len - i >= 8) {
+        memcpy(&x, s + i, 8);
+        q = x ^ (ST_ONES * '"');
+        b = x ^ (ST_ONES * '\\');
+        m = (x | ((x - ST_ONES * 0x20) & ~x) | ((q - ST_ONES) & ~q)
+             | ((b - ST_ONES) & ~b)) & ST_HIGH;
+        if (m != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            i += (size_t) __builtin_ctzll(m) >> 3;
+#endif
+            return i;
+        }
+        i += 8;
+    }
+    return i;
+}
+
+
+/* s[*pi] is '"'.  On success *pi is just past the closing quote and the
+ * result is 1 if the string has a backslash escape, else 0; -1 if it is
+ * not a valid string. */
 static int
 scan_string(const unsigned char *s, size_t len, size_t *pi)
 {
     size_t i = *pi + 1, n;
     unsigned u, lo;
     unsigned char c;
+    int esc = 0;
 
     while (i < len) {
+        i = plain_run(s, len, i);
+        if (i >= len) {
+            break;
+        }
         c = s[i];
         if (c == '"') {
             *pi = i + 1;
-            return 0;
+            return esc;
         }
         if (c == '\\') {
+            esc = 1;
             if (++i >= len) {
                 break;
             }
@@ -154,6 +192,10 @@ scan_string(const unsigned char *s, size_t len, size_t *pi)
         }
         if (c < 0x20) {
             break;
+        }
+        if (c < 0x80) {
+            i++;
+            continue;
         }
         n = utf8_seq(s + i, len - i);
         if (n == 0) {
@@ -346,11 +388,10 @@ st_json_skip(const unsigned char *s, size_t len, size_t i)
 
 
 static int
-member_cmp(const char *names, const st_jmember_t *a, const char *bname,
-    size_t blen)
+member_cmp(const st_jmember_t *a, const char *bname, size_t blen)
 {
     size_t n = a->name_len < blen ? a->name_len : blen;
-    int c = n ? memcmp(names + a->name_off, bname, n) : 0;
+    int c = n ? memcmp(a->name, bname, n) : 0;
 
     if (c != 0) {
         return c;
@@ -360,25 +401,34 @@ member_cmp(const char *names, const st_jmember_t *a, const char *bname,
 
 
 static int
-member_cmp2(const char *names, const st_jmember_t *a, const st_jmember_t *b)
+member_cmp2(const st_jmember_t *a, const st_jmember_t *b)
 {
-    return member_cmp(names, a, names + b->name_off, b->name_len);
+    return member_cmp(a, b->name, b->name_len);
+}
+
+
+static int
+same_name(const st_jmember_t *a, const char *name, size_t len)
+{
+    return a->name_len == len
+           && (len == 0 || (a->name[0] == name[0]
+                            && memcmp(a->name, name, len) == 0));
 }
 
 
 static void
-sift_down(st_jmember_t *m, const char *names, size_t root, size_t end)
+sift_down(st_jmember_t *m, size_t root, size_t end)
 {
     st_jmember_t tmp;
     size_t child;
 
     while ((child = 2 * root + 1) < end) {
-        if (child + 1 < end && member_cmp2(names, &m[child], &m[child + 1])
+        if (child + 1 < end && member_cmp2(&m[child], &m[child + 1])
                                < 0)
         {
             child++;
         }
-        if (member_cmp2(names, &m[root], &m[child]) >= 0) {
+        if (member_cmp2(&m[root], &m[child]) >= 0) {
             return;
         }
         tmp = m[root];
@@ -392,7 +442,7 @@ sift_down(st_jmember_t *m, const char *names, size_t root, size_t end)
 /* Heapsort: O(n log n) whatever names an attacker picks, no recursion,
  * no allocation (a hash table would need a secret seed). */
 static void
-sort_members(st_jmember_t *m, size_t n, const char *names)
+sort_members(st_jmember_t *m, size_t n)
 {
     st_jmember_t tmp;
     size_t start, end;
@@ -401,13 +451,13 @@ sort_members(st_jmember_t *m, size_t n, const char *names)
         return;
     }
     for (start = n / 2; start-- > 0;) {
-        sift_down(m, names, start, n);
+        sift_down(m, start, n);
     }
     for (end = n - 1; end > 0; end--) {
         tmp = m[0];
         m[0] = m[end];
         m[end] = tmp;
-        sift_down(m, names, 0, end);
+        sift_down(m, 0, end);
     }
 }
 
@@ -426,9 +476,9 @@ st_json_scan(const unsigned char *s, size_t len, uint32_t max_depth,
 {
     uint64_t is_obj[ST_JSON_DEPTH_LIMIT / 64] = { 0 };
     st_jmember_t *m = NULL;
-    size_t i, k, start, names_len = 0;
+    size_t i, j, k, start, names_len = 0;
     uint32_t depth = 0;
-    int state = S_VALUE, rc = STJWT_E_BAD_JSON;
+    int state = S_VALUE, rc = STJWT_E_BAD_JSON, esc;
     unsigned char c;
 
     if (max_depth > ST_JSON_DEPTH_LIMIT) {
@@ -452,7 +502,7 @@ st_json_scan(const unsigned char *s, size_t len, uint32_t max_depth,
             c = s[i];
             if (m != NULL && depth == 1) {
                 m->val_off = (uint32_t) i;
-                m->type = type_of(c);
+                m->type = (uint16_t) type_of(c);
             }
             if (c == '{' || c == '[') {
                 if (depth >= max_depth) {
@@ -476,8 +526,12 @@ st_json_scan(const unsigned char *s, size_t len, uint32_t max_depth,
                 break;
             }
             if (c == '"') {
-                if (scan_string(s, len, &i) != 0) {
+                esc = scan_string(s, len, &i);
+                if (esc < 0) {
                     goto done;
+                }
+                if (m != NULL && depth == 1) {
+                    m->val_esc = (uint16_t) esc;
                 }
             } else if (c == 't') {
                 if (scan_literal(s, len, &i, "true", 4) != 0) {
@@ -506,7 +560,8 @@ st_json_scan(const unsigned char *s, size_t len, uint32_t max_depth,
                 goto done;
             }
             start = i;
-            if (scan_string(s, len, &i) != 0) {
+            esc = scan_string(s, len, &i);
+            if (esc < 0) {
                 goto done;
             }
             if (obj != NULL && depth == 1) {
@@ -518,12 +573,18 @@ st_json_scan(const unsigned char *s, size_t len, uint32_t max_depth,
                 }
                 m = &obj->mem[obj->n++];
                 m->raw_off = (uint32_t) start;
-                m->name_off = (uint32_t) names_len;
-                m->name_len = (uint32_t) st_json_unescape(s + start,
-                                  i - start, obj->names + names_len);
+                if (esc) {
+                    m->name = obj->names + names_len;
+                    m->name_len = (uint32_t) st_json_unescape(s + start,
+                                      i - start, obj->names + names_len);
+                    names_len += m->name_len;
+                } else {
+                    m->name = (const char *) s + start + 1;
+                    m->name_len = (uint32_t) (i - start - 2);
+                }
                 m->val_off = 0;
                 m->val_len = 0;
-                names_len += m->name_len;
+                m->val_esc = 0;
             }
             i = st_json_skip_ws(s, len, i);
             if (i >= len || s[i] != ':') {
@@ -576,12 +637,22 @@ st_json_scan(const unsigned char *s, size_t len, uint32_t max_depth,
     }
 
 done:
-    if (rc == STJWT_OK && obj != NULL) {
-        sort_members(obj->mem, obj->n, obj->names);
+    if (rc == STJWT_OK && obj != NULL && obj->n <= ST_JSON_PAIRWISE_MAX) {
+        for (k = 1; k < obj->n && rc == STJWT_OK; k++) {
+            for (j = 0; j < k; j++) {
+                if (same_name(&obj->mem[j], obj->mem[k].name,
+                              obj->mem[k].name_len))
+                {
+                    rc = STJWT_E_DUPLICATE_MEMBER;
+                    i = obj->mem[k].raw_off;
+                    break;
+                }
+            }
+        }
+    } else if (rc == STJWT_OK && obj != NULL) {
+        sort_members(obj->mem, obj->n);
         for (k = 1; k < obj->n; k++) {
-            if (member_cmp2(obj->names, &obj->mem[k - 1], &obj->mem[k])
-                == 0)
-            {
+            if (member_cmp2(&obj->mem[k - 1], &obj->mem[k]) == 0) {
                 rc = STJWT_E_DUPLICATE_MEMBER;
                 i = obj->mem[k - 1].raw_off > obj->mem[k].raw_off
                     ? obj->mem[k - 1].raw_off : obj->mem[k].raw_off;
@@ -602,9 +673,17 @@ st_json_find(const st_jobj_t *obj, const char *name, size_t len)
     size_t lo = 0, hi = obj->n, mid;
     int c;
 
+    if (obj->n <= ST_JSON_PAIRWISE_MAX) {
+        for (mid = 0; mid < obj->n; mid++) {
+            if (same_name(&obj->mem[mid], name, len)) {
+                return &obj->mem[mid];
+            }
+        }
+        return NULL;
+    }
     while (lo < hi) {
         mid = lo + (hi - lo) / 2;
-        c = member_cmp(obj->names, &obj->mem[mid], name, len);
+        c = member_cmp(&obj->mem[mid], name, len);
         if (c == 0) {
             return &obj->mem[mid];
         }

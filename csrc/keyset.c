@@ -87,6 +87,7 @@ key_clear(st_key_t *k)
         EVP_PKEY_CTX_free(k->pctx[a]);
         EVP_MAC_CTX_free(k->mac[a]);
     }
+    EVP_MD_CTX_free(k->edtmpl);
     EVP_PKEY_free(k->pkey);
     if (k->secret != NULL) {
         OPENSSL_cleanse(k->secret, k->secret_len);
@@ -417,7 +418,17 @@ prepare_contexts(st_import_t *im, st_key_t *k)
         }
         ai = &st_alg_info[a];
         if (k->kty == ST_KTY_OKP) {
-            continue;   /* EdDSA cannot prehash: set up per call */
+            /* EdDSA cannot prehash, so there is no EVP_PKEY_verify():
+             * a DigestVerify context is prepared here and copied per
+             * call (a fresh init costs more than the copy). */
+            k->edtmpl = EVP_MD_CTX_new();
+            if (k->edtmpl == NULL
+                || EVP_DigestVerifyInit_ex(k->edtmpl, NULL, NULL, NULL, NULL,
+                                           k->pkey, NULL) != 1)
+            {
+                return STJWT_E_INTERNAL;
+            }
+            continue;
         }
         md = im->md[ai->hash];
         if (k->kty == ST_KTY_OCT) {

@@ -30,16 +30,23 @@ int st_b64std_decode(const char *src, size_t len, unsigned char *dst,
 
 /* ---- JSON scanner (json.c) --------------------------------------------- */
 
-/* One member of a top-level object.  The name is stored unescaped in the
- * scan's name buffer; the value is a span of the scanned text. */
+/* One member of a top-level object.  The unescaped name points into the
+ * scanned text when it has no escape, else into the scan's name buffer;
+ * the value is a span of the scanned text. */
 typedef struct {
-    uint32_t name_off;
+    const char *name;
     uint32_t name_len;
     uint32_t raw_off;   /* opening quote of the name in the text */
     uint32_t val_off;
     uint32_t val_len;
-    uint32_t type;      /* stjwt_json_type_e */
+    uint16_t type;      /* stjwt_json_type_e */
+    uint16_t val_esc;   /* string value with a backslash escape */
 } st_jmember_t;
+
+/* Up to this many members, duplicates are found pairwise and lookups are
+ * linear (cheaper than sorting for JWT-sized objects); above it the
+ * members are sorted (O(n log n) whatever names an attacker picks). */
+#define ST_JSON_PAIRWISE_MAX 16u
 
 /* Caller-owned workspace for st_json_scan(); sized with
  * st_json_members_cap() and >= the text length for names. */
@@ -48,15 +55,17 @@ typedef struct {
     size_t        cap_mem;
     char         *names;
     size_t        cap_names;
-    size_t        n;       /* members recorded, sorted by name */
+    size_t        n;       /* members recorded; sorted by name when
+                              n > ST_JSON_PAIRWISE_MAX, else in text
+                              order */
 } st_jobj_t;
 
 /* Upper bound of members an object in len bytes of text can have. */
 size_t st_json_members_cap(size_t len);
 
 /* Validate one JSON text.  With obj, the top level must be an object whose
- * members are recorded (sorted by unescaped name) and checked for
- * duplicates.  Returns OK, BAD_JSON, TOO_DEEP, DUPLICATE_MEMBER. */
+ * members are recorded and checked for duplicates (by unescaped name).
+ * Returns OK, BAD_JSON, TOO_DEEP, DUPLICATE_MEMBER. */
 int st_json_scan(const unsigned char *s, size_t len, uint32_t max_depth,
     st_jobj_t *obj, size_t *err_pos);
 
@@ -131,6 +140,8 @@ typedef struct {
     /* Initialised once at import: EVP_PKEY_verify() per call, no fetch. */
     EVP_PKEY_CTX  *pctx[STJWT_ALG_MAX];
     EVP_MAC_CTX   *mac[STJWT_ALG_MAX];
+    /* EdDSA: DigestVerifyInit done once; each call verifies on a copy. */
+    EVP_MD_CTX    *edtmpl;
     unsigned char *secret;
     size_t         secret_len;
 } st_key_t;

@@ -202,7 +202,11 @@ header_str(stjwt_verifier_t *v, const unsigned char *hdr, const char *name,
     if (type != NULL) {
         *type = (uint8_t) m->type;
     }
-    if (m->type == STJWT_JSON_STRING) {
+    if (m->type == STJWT_JSON_STRING && !m->val_esc) {
+        /* Nothing to unescape: the decoded header holds the bytes. */
+        *p = (const char *) hdr + m->val_off + 1;
+        *n = m->val_len - 2;
+    } else if (m->type == STJWT_JSON_STRING) {
         *p = v->str + *str_used;
         *n = st_json_unescape(hdr + m->val_off, m->val_len,
                               v->str + *str_used);
@@ -258,6 +262,9 @@ claim(stjwt_verifier_t *v, const unsigned char *p, const char *name,
     double *val, uint8_t *type)
 {
     const st_jmember_t *m = st_json_find(&v->obj, name, strlen(name));
+    const unsigned char *q;
+    uint64_t u = 0;
+    size_t k;
     double d;
 
     if (m == NULL) {
@@ -266,6 +273,18 @@ claim(stjwt_verifier_t *v, const unsigned char *p, const char *name,
     *type = (uint8_t) m->type;
     if (m->type != STJWT_JSON_NUMBER) {
         return STJWT_OK;        /* the caller judges wrong types */
+    }
+    /* Timestamps are plain integers: up to 15 digits are exact in a
+     * double, so this gives strtod's answer without its cost. */
+    q = p + m->val_off;
+    for (k = 0; k < m->val_len && k < 16 && q[k] >= '0' && q[k] <= '9';
+         k++)
+    {
+        u = u * 10 + (uint64_t) (q[k] - '0');
+    }
+    if (k == m->val_len && k <= 15) {
+        *val = (double) u;
+        return STJWT_OK;
     }
     /* strtod needs a terminator; the copy is bounded by the payload. */
     memcpy(v->num, p + m->val_off, m->val_len);
@@ -543,17 +562,18 @@ check_sig(stjwt_verifier_t *v, const st_key_t *k, int alg,
     }
     if (k->kty == ST_KTY_OKP) {
         /* EdDSA hashes the message itself and cannot take a digest, so
-         * there is no EVP_PKEY_CTX to prepare: DigestVerifyInit per call
-         * is the only way (it allocates inside OpenSSL).  The reset is
-         * essential: on a context that already has a pkey ctx, OpenSSL 3.0
-         * re-initialises that one and ignores the key passed in, so the
-         * first Ed25519 key used would verify every later token. */
-        if (EVP_MD_CTX_reset(v->edctx) != 1
-            || EVP_DigestVerifyInit_ex(v->edctx, NULL, NULL, NULL, NULL,
-                                       k->pkey, NULL) != 1)
+         * the key's DigestVerify context, initialised at import, is
+         * copied (it allocates inside OpenSSL).  The copy resets v->edctx
+         * and takes a duplicate of the key's pkey ctx, so no key of an
+         * earlier call survives (OpenSSL 3.0 re-initialising a reused
+         * context kept its old key).  FINALISE: the one-shot verify then
+         * works on the copy instead of duplicating it once more. */
+        if (k->edtmpl == NULL
+            || EVP_MD_CTX_copy_ex(v->edctx, k->edtmpl) != 1)
         {
             return STJWT_E_INTERNAL;
         }
+        EVP_MD_CTX_set_flags(v->edctx, EVP_MD_CTX_FLAG_FINALISE);
         return EVP_DigestVerify(v->edctx, sig, slen,
                                 (const unsigned char *) msg, mlen) == 1
                ? STJWT_OK : STJWT_E_BAD_SIGNATURE;

@@ -125,6 +125,50 @@ test_exhaustive(void)
 }
 
 
+/* The decoder reads a quantum at a time and checks the alphabet once at
+ * the end: a single bad byte anywhere in a long input must still fail. */
+static void
+test_bad_byte_anywhere(void)
+{
+    static const char *const alpha =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char buf[44];
+    size_t pos, n, fails = 0, tried = 0;
+    int b;
+
+    for (pos = 0; pos < sizeof(buf); pos++) {
+        for (b = 0; b < 256; b++) {
+            if (b != 0 && strchr(alpha, b) != NULL) {
+                continue;
+            }
+            memset(buf, 'A', sizeof(buf));
+            buf[pos] = (char) b;
+            n = sizeof(out);
+            tried++;
+            if (stjwt_b64url_decode(guard_copy(buf, sizeof(buf)),
+                                    sizeof(buf), out, &n)
+                != STJWT_E_BAD_BASE64)
+            {
+                fails++;
+            }
+        }
+    }
+    ok(fails == 0, "a bad byte at any of 44 positions is refused "
+       "(%zu of %zu accepted)", fails, tried);
+    /* 43 chars: the last quantum has 3, its low 2 bits must be zero */
+    memset(buf, 'A', sizeof(buf));
+    buf[42] = 'B';
+    n = sizeof(out);
+    is_rc(stjwt_b64url_decode(guard_copy(buf, 43), 43, out, &n),
+          STJWT_E_BAD_BASE64, "non-zero trailing bits after long input");
+    buf[42] = 'E';
+    n = sizeof(out);
+    is_rc(stjwt_b64url_decode(guard_copy(buf, 43), 43, out, &n), STJWT_OK,
+          "zero trailing bits after long input");
+    ok(n == 32 && out[31] == 0x01, "43 chars are 32 bytes");
+}
+
+
 static void
 test_roundtrip(void)
 {
@@ -177,6 +221,7 @@ main(void)
     test_vectors();
     test_rejects();
     test_exhaustive();
+    test_bad_byte_anywhere();
     test_roundtrip();
     test_encode();
     return done_testing();

@@ -309,6 +309,85 @@ test_objects(void)
 }
 
 
+/* Strings are skipped 8 bytes at a time: every byte value at every offset
+ * of a long string must get the byte-by-byte verdict. */
+static void
+test_string_offsets(void)
+{
+    char buf[32];
+    size_t off, bad = 0;
+    int b, want, got;
+
+    for (off = 1; off < 25; off++) {
+        for (b = 0; b < 256; b++) {
+            memset(buf, 'a', sizeof(buf));
+            buf[0] = '"';
+            buf[25] = '"';
+            buf[off] = (char) b;
+            want = b >= 0x20 && b < 0x80 && b != '"' && b != '\\'
+                   ? STJWT_OK : STJWT_E_BAD_JSON;
+            got = check(buf, 26, 0, 0, NULL);
+            if (got != want) {
+                bad++;
+                diag("byte 0x%02x at offset %zu: rc %d", b, off, got);
+            }
+        }
+        memset(buf, 'a', sizeof(buf));
+        buf[0] = '"';
+        buf[25] = '"';
+        if (off + 3 <= 25) {
+            memcpy(buf + off, "\xe2\x82\xac", 3);
+            bad += check(buf, 26, 0, 0, NULL) != STJWT_OK;
+            memcpy(buf + off, "\xe0\x82\xac", 3);   /* overlong */
+            bad += check(buf, 26, 0, 0, NULL) != STJWT_E_BAD_JSON;
+            memcpy(buf + off, "\xed\xa0\x80", 3);   /* surrogate */
+            bad += check(buf, 26, 0, 0, NULL) != STJWT_E_BAD_JSON;
+            memcpy(buf + off, "\\n\\", 3);          /* bad escape */
+            bad += check(buf, 26, 0, 0, NULL) != STJWT_E_BAD_JSON;
+            memcpy(buf + off, "\\\\a", 3);
+            bad += check(buf, 26, 0, 0, NULL) != STJWT_OK;
+        }
+    }
+    ok(bad == 0, "every byte at offsets 1..24 of a 24-byte string");
+}
+
+
+/* Up to 16 top-level members are checked pairwise, more are sorted; both
+ * must compare unescaped names and report the later member. */
+static void
+test_member_paths(void)
+{
+    char buf[1024], *p;
+    size_t pos = 0;
+    int n, i;
+
+    for (n = 15; n <= 18; n++) {
+        p = buf;
+        p += sprintf(p, "{\"\\u0078\":0");
+        for (i = 1; i < n - 1; i++) {
+            p += sprintf(p, ",\"m%02d\":%d", i, i);
+        }
+        p += sprintf(p, ",\"y\":1}");
+        is_rc(check(buf, (size_t) (p - buf), 0, 1, NULL), STJWT_OK,
+              "%d distinct members", n);
+        p -= 7;
+        p += sprintf(p, ",\"x\":1}");
+        is_rc(check(buf, (size_t) (p - buf), 0, 1, &pos),
+              STJWT_E_DUPLICATE_MEMBER,
+              "%d members, first (escaped) and last the same", n);
+        ok(pos == (size_t) (p - buf) - 6, "%d members: err_pos at the "
+           "last name (%zu)", n, pos);
+    }
+    is_rc(check("{\"a\":1,\"b\":2,\"a\":3}", 19, 0, 1, &pos),
+          STJWT_E_DUPLICATE_MEMBER, "a, b, a");
+    ok(pos == 13, "a, b, a: err_pos at the third name (%zu)", pos);
+    is_rc(checks("{\"ab\":1,\"ac\":2,\"a\":3,\"b\":4,\"abc\":5}", 1),
+          STJWT_OK, "same length and first byte, different names");
+    is_rc(checks("{\"ab\":1,\"a\\u0000\":2,\"a\":3}", 1), STJWT_OK,
+          "a\\0 differs from a and ab");
+}
+
+
 static void
 test_depth(void)
 {
@@ -342,6 +421,8 @@ main(void)
     test_utf8_sweep();
     test_escape_sweep();
     test_objects();
+    test_string_offsets();
+    test_member_paths();
     test_depth();
     return done_testing();
 }

@@ -646,6 +646,72 @@ test_json_payloads(void)
 }
 
 
+/* Header/payload lookups on both member paths (pairwise up to 16, sorted
+ * above), escaped and plain string values, and the integer claim fast
+ * path against strtod. */
+static void
+test_member_lookups(void)
+{
+    static const char *const nums[] = {
+        "0", "7", "4102444800", "999999999999999", "1000000000000000",
+        "9007199254740993", "18446744073709551617", "-5", "-0", "12.5",
+        "1e3", "123456789012345678901234567890",
+    };
+    int A = STJWT_ALG_RS256, n, i;
+    char pad[512], *p, *t;
+    size_t k;
+
+    for (n = 0; n <= 14; n += 14) {
+        p = pad;
+        *p = '\0';
+        for (i = 0; i < n; i++) {
+            p += sprintf(p, ",\"p%02d\":[%d]", i, i);
+        }
+        t = tok_for(A, t_printf("{\"alg\":\"RS256\",\"kid\":\"rsa1\","
+                                "\"typ\":\"JWT\",\"version\":\"5\"%s}", pad),
+                    PAYLOAD);
+        is_rc(verify(v_def, ks_all, t), STJWT_OK, "%d header members",
+              n + 4);
+        ok(R.kid_len == 4 && memcmp(R.kid, "rsa1", 4) == 0
+           && R.typ_len == 3 && memcmp(R.typ, "JWT", 3) == 0
+           && R.version_len == 1 && R.version[0] == '5'
+           && R.alg_id == A, "%d header members: fields found", n + 4);
+        t = tok_for(A, t_printf("{\"alg\":\"RS256\",\"kid\":\"rsa\\u0031\","
+                                "\"typ\":\"J\\u0057T\"%s}", pad), PAYLOAD);
+        is_rc(verify(v_def, ks_all, t), STJWT_OK,
+              "%d header members, escaped values", n + 3);
+        ok(R.kid_len == 4 && memcmp(R.kid, "rsa1", 4) == 0
+           && R.typ_len == 3 && memcmp(R.typ, "JWT", 3) == 0,
+           "%d header members: escaped values unescaped", n + 3);
+        t = tok_for(A, t_printf("{\"alg\":\"RS256\",\"kid\":\"rsa1\","
+                                "\"cr\\u0069t\":[]%s}", pad), PAYLOAD);
+        is_rc(verify(v_def, ks_all, t), STJWT_E_CRIT,
+              "%d header members, escaped crit", n + 3);
+        t = tok_for(A, t_printf("{\"alg\":\"RS256\",\"kid\":\"rsa1\"%s,"
+                                "\"k\\u0069d\":\"rsa1\"}", pad), PAYLOAD);
+        is_rc(verify(v_def, ks_all, t), STJWT_E_DUPLICATE_MEMBER,
+              "%d header members, kid twice", n + 3);
+        t = tok_for(A, hdr(A, "rsa1"),
+                    t_printf("{\"sub\":\"u\"%s,\"exp\":4102444800,"
+                             "\"iat\":17}", pad));
+        is_rc(verify(v_def, ks_all, t), STJWT_OK, "%d payload members",
+              n + 3);
+        ok(R.exp == 4102444800.0 && R.iat == 17.0
+           && R.nbf_type == STJWT_JSON_ABSENT,
+           "%d payload members: claims found", n + 3);
+    }
+    for (k = 0; k < ST_N(nums); k++) {
+        t = tok_for(A, hdr(A, "rsa1"),
+                    t_printf("{\"exp\":%s}", nums[k]));
+        is_rc(verify(v_def, ks_all, t), STJWT_OK, "exp %s", nums[k]);
+        ok(R.exp_type == STJWT_JSON_NUMBER
+           && memcmp(&R.exp, &(double) { strtod(nums[k], NULL) },
+                     sizeof(double)) == 0,
+           "exp %s is strtod's value", nums[k]);
+    }
+}
+
+
 static void
 test_size_cap(void)
 {
@@ -1149,6 +1215,7 @@ main(void)
     test_malformed();
     test_header_rules();
     test_json_payloads();
+    test_member_lookups();
     test_size_cap();
     test_key_confusion();
     test_ecdsa_sigs();

@@ -60,10 +60,6 @@ local str_byte = string.byte
 local str_char = string.char
 local str_gsub = string.gsub
 local str_lower = string.lower
-local str_match = string.match
-local str_rep = string.rep
-local decode_base64 = ngx.decode_base64
-local json_decode = require("cjson.safe").decode
 local str_format = string.format
 local math_floor = math.floor
 
@@ -252,22 +248,6 @@ end
 _M.log_safe = clean
 
 
--- "alg" of a JOSE header segment (base64url or base64, as node accepts).
-local function jose_alg(segment)
-    if not segment or #segment > 2048 then
-        return nil
-    end
-    local b64 = str_gsub(str_gsub(segment, "-", "+"), "_", "/")
-    b64 = b64 .. str_rep("=", (4 - #b64 % 4) % 4)
-    local text = decode_base64(b64)
-    local header = text and json_decode(text)
-    if type(header) == "table" and type(header.alg) == "string" then
-        return header.alg
-    end
-    return nil
-end
-
-
 local function log_reject(conf, st, out)
     local log_conf = conf.log or {}
     local level = LOG_LEVELS[log_conf.level or "warn"] or ngx.WARN
@@ -276,13 +256,10 @@ local function log_reject(conf, st, out)
     end
     local reason = log_conf.reasons == false and "-" or clean(out.reason, 64)
     local path = ngx_var.uri
-    local kid, jose, transfer, handle
+    local kid, alg, transfer, handle
     local info, token = st.info, st.token
     if info then
-        kid = info.kid
-        -- The JOSE header segment (not secret: alg, kid, typ) is decoded
-        -- for the log line only.
-        jose = str_match(token, "^([^.]*)")
+        kid, alg = info.kid, info.alg
         local auth = st.req.header("authorization")
         transfer = (auth and str_find(auth, token, 1, true)) and "header"
                    or "cookie"
@@ -298,7 +275,7 @@ local function log_reject(conf, st, out)
             " route=", clean(path, 200),
             " transfer=", transfer or "-",
             " kid=", clean(kid, 64),
-            " alg=", clean(jose_alg(jose), 16),
+            " alg=", clean(alg, 16),
             " session=", clean(handle, 80))
 end
 

@@ -232,6 +232,7 @@ function _M.inspect(res)
         version = version,
         kid = kid,
         kid_type = res.kid_type,
+        alg = res.alg,      -- for log lines; judged by the signature check
         user_id = user_id,
         recipe_user_id = str(p.rsub) or user_id,
         handle = str(p.sessionHandle),

@@ -116,6 +116,7 @@ local function build_state(kconf)
             check_signature = function(token, parsed)
                 if type(parsed) == "table" then
                     kong.ctx.plugin.kid = parsed.kid
+                    kong.ctx.plugin.alg = parsed.alg
                 end
                 return engine:check_signature(token, parsed)
             end,
@@ -176,7 +177,8 @@ local function log_reject(st, req, out)
        " detail=", clean(out.detail, 120),
        " method=", clean(req.method, 16),
        " route=", clean(kong.request.get_path(), 200),
-       " kid=", clean(p.kid, 64))
+       " kid=", clean(p.kid, 64),
+       " alg=", clean(p.alg, 16))
 end
 
 

@@ -526,6 +526,28 @@ function verifier_mt:close()
 end
 
 
+-- Scratch for base64(); grown, never shrunk, so a steady state allocates
+-- nothing per call.
+local b64_buf, b64_cap = nil, 0
+
+--- Standard base64 with '=' padding (`stjwt_b64_encode()`), the encoding
+-- of SuperTokens' front-token header (node's `toString("base64")`).
+-- @tparam string s bytes
+-- @treturn string
+function _M.base64(s)
+    if type(s) ~= "string" then
+        error("supertokens.jwt: base64: expects a string", 2)
+    end
+    local need = math_floor((#s + 2) / 3) * 4
+    if need > b64_cap then
+        b64_cap = need < 1024 and 1024 or need
+        b64_buf = ffi_new("char[?]", b64_cap)
+    end
+    local n = C.stjwt_b64_encode(s, #s, b64_buf)
+    return ffi_string(b64_buf, n)
+end
+
+
 --- The reason code for a C status (`stjwt_rc_name()`), e.g. for tests.
 -- @param rc integer status
 -- @return string

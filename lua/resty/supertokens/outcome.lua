@@ -4,9 +4,9 @@
 -- @module resty.supertokens.outcome
 
 local jsonjs = require "resty.supertokens.jsonjs"
+local jwt = require "resty.supertokens.jwt"
 local normalise = require "resty.supertokens.normalise"
 
-local byte = string.byte
 local concat = table.concat
 local find = string.find
 local floor = math.floor
@@ -38,41 +38,9 @@ local SAME_SITE = { lax = "Lax", strict = "Strict", none = "None" }
 ------------------------------------------------------------------------
 -- small helpers
 
-local B64 = {}
-do
-    local alphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-    for i = 0, 63 do
-        B64[i] = sub(alphabet, i + 1, i + 1)
-    end
-end
-
-
---- Standard base64 with '=' padding (Buffer.toString("base64")).
-local function b64(s)
-    local out, n = {}, 0
-    local len = #s
-    for i = 1, len - 2, 3 do
-        local a, b, c = byte(s, i, i + 2)
-        local v = a * 65536 + b * 256 + c
-        n = n + 1
-        out[n] = B64[floor(v / 262144)] .. B64[floor(v / 4096) % 64]
-                 .. B64[floor(v / 64) % 64] .. B64[v % 64]
-    end
-    local rest = len % 3
-    if rest == 1 then
-        local a = byte(s, len)
-        n = n + 1
-        out[n] = B64[floor(a / 4)] .. B64[(a % 4) * 16] .. "=="
-    elseif rest == 2 then
-        local a, b = byte(s, len - 1, len)
-        local v = a * 256 + b
-        n = n + 1
-        out[n] = B64[floor(v / 1024)] .. B64[floor(v / 16) % 64]
-                 .. B64[(v % 16) * 4] .. "="
-    end
-    return concat(out, "", 1, n)
-end
+-- Standard base64 with '=' padding (Buffer.toString("base64")), from
+-- libstjwt, which also decodes the tokens.
+local b64 = jwt.base64
 _M.base64 = b64
 
 

@@ -224,6 +224,8 @@ local function nginx_start(o)
         -- it measures the product, not an unbounded connection.
         KEEPALIVE_REQUESTS = tostring(o.keepalive_requests or 10000),
         JWKS_FILE = DATA .. "/jwks-all.json",
+        -- BENCH_JITV=1: jit.v of the workers to <prefix>/jit/worker.log
+        JITV = getenv("BENCH_JITV") == "1" and "true" or "false",
     }
     local conf = tmpl:gsub("@([%u_]+)@", function(k)
         return vars[k] or error("bench.conf.in: unknown @" .. k .. "@", 0)
@@ -672,6 +674,43 @@ end
 
 
 ------------------------------------------------------------------------
+-- probe: the nginx scenarios only, for iterating on the request path
+------------------------------------------------------------------------
+
+-- PROBE_ONLY=1 drops the standard four.
+-- PROBE="name:/path:file:mode,..." adds scenarios (file relative to the
+-- fixtures, mode one|cycle) to the standard four; prints nginx CPU us per
+-- request (median of rounds) next to req/s.  Nothing is written.
+local function probe()
+    gen_fixtures(P.n_unique)
+    if getenv("PROBE_ONLY") == "1" then
+        for i = #SCENARIOS, 1, -1 do SCENARIOS[i] = nil end
+    end
+    for spec in (getenv("PROBE") or ""):gmatch("[^,]+") do
+        local name, path, file, mode = spec:match(
+            "^([^:]+):([^:]+):([^:]+):(%a+)$")
+        if not name then error("PROBE: bad entry " .. spec, 0) end
+        SCENARIOS[#SCENARIOS + 1] = { name, path, file, mode }
+    end
+    local port = free_port()
+    nginx_start({ workers = 1, cpus = "0", port = port })
+    local ok, err = pcall(function()
+        local secs = env_num("BENCH_WRK_SECONDS", 2)
+        wrk_rounds(port, 32, 1, 1)
+        local r = wrk_rounds(port, 32, secs, env_num("PROBE_ROUNDS", 3))
+        for _, s in ipairs(SCENARIOS) do
+            local t = r[s[1]]
+            print(fmt("%-12s %-22s %8.0f req/s %7.2f us/req%s", s[1], s[2],
+                      median(t.rps), median(t.cpu_us),
+                      t.non2xx > 0 and fmt("  non2xx=%d", t.non2xx) or ""))
+        end
+    end)
+    nginx_stop()
+    if not ok then error(err, 0) end
+end
+
+
+------------------------------------------------------------------------
 -- soak
 ------------------------------------------------------------------------
 
@@ -835,7 +874,12 @@ end
 
 math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)"), 16))
 local mode = arg[1] or "bench"
-local ok, err = pcall(mode == "soak" and soak or bench)
+local modes = { bench = bench, soak = soak, probe = probe }
+if not modes[mode] then
+    io.stderr:write("usage: run.lua bench|soak|probe\n")
+    os.exit(2)
+end
+local ok, err = pcall(modes[mode])
 if not ok then
     nginx_stop()
     io.stderr:write("bench: FAILED: ", tostring(err), "\n")

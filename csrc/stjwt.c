@@ -1,7 +1,9 @@
 /*
  * stjwt.c - version, status names, algorithm table.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <string.h>
+#include <time.h>
 
 #include "stjwt_int.h"
 
@@ -78,6 +80,18 @@ int
 stjwt_version(void)
 {
     return STJWT_VERSION_NUM;
+}
+
+
+double
+stjwt_now_ms(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
+        return 0;
+    }
+    return (double) ts.tv_sec * 1000 + (double) (ts.tv_nsec / 1000000);
 }
 
 

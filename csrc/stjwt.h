@@ -169,6 +169,11 @@ typedef struct stjwt_result_s {
 /* The library version, STJWT_VERSION_NUM. */
 STJWT_EXPORT int stjwt_version(void);
 
+/* Wall clock in whole milliseconds since the epoch (Date.now()), read
+ * afresh on every call (clock_gettime, vDSO).  For callers that judge
+ * expiry to the millisecond without a cached event-loop clock. */
+STJWT_EXPORT double stjwt_now_ms(void);
+
 /* A static, lower-case name for rc ("ok", "bad_base64", ...); never NULL. */
 STJWT_EXPORT const char *stjwt_rc_name(int rc);
 

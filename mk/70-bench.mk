@@ -41,3 +41,10 @@ bench: bench-deps
 soak: bench-deps
 	@$(MAKE) --no-print-directory bench-build
 	$(BENCH_ENV) $(BENCH_LOCK) $(LUAJIT) bench/run.lua soak
+
+### bench-probe: nginx scenarios only, CPU us per request (PROBE=...)
+bench-probe: bench-deps
+	@$(MAKE) --no-print-directory bench-build
+	$(BENCH_ENV) PROBE="$(PROBE)" PROBE_ROUNDS=$(PROBE_ROUNDS) \
+		PROBE_ONLY=$(PROBE_ONLY) BENCH_JITV=$(BENCH_JITV) \
+		$(BENCH_LOCK) $(LUAJIT) bench/run.lua probe

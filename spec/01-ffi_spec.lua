@@ -26,6 +26,22 @@ describe("resty.supertokens.ffi", function()
             assert.equal("0.1.0", stffi._VERSION)
         end)
 
+        it("reads the wall clock in whole milliseconds (Date.now())",
+           function()
+            local before = os.time() * 1000
+            local ms = C.stjwt_now_ms()
+            local after = (os.time() + 1) * 1000
+            assert.equal(math.floor(ms), ms)
+            assert.is_true(ms >= before and ms < after, tostring(ms))
+            local t0 = C.stjwt_now_ms()
+            local deadline = os.clock() + 1
+            local t1 = t0
+            while t1 == t0 and os.clock() < deadline do
+                t1 = C.stjwt_now_ms()
+            end
+            assert.is_true(t1 > t0, "the clock does not move")
+        end)
+
         it("fails with every path it tried when the .so is absent",
            function()
             local p = io.popen("LUA_CPATH='/nonexistent/a/?.so;"

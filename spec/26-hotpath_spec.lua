@@ -87,6 +87,11 @@ describe("request path on a cached token (nginx)", function()
                         require("resty.supertokens").user_handler()
                     }
                 }
+                location = /one {
+                    content_by_lua_block {
+                        require("resty.supertokens").user_endpoint()
+                    }
+                }
                 location = /echo {
                     access_by_lua_block {
                         require("resty.supertokens").verify_session()
@@ -212,5 +217,88 @@ describe("request path on a cached token (nginx)", function()
         assert.equal("Origin", res:header("vary"))
         res = get("/api/user", { auth })
         assert.is_nil(res:header("access-control-allow-origin"))
+    end)
+
+    -- What an HTTP client sees of an answer, minus what nginx adds itself.
+    local SKIP = { date = true, server = true, connection = true,
+                   ["transfer-encoding"] = true, ["content-length"] = true }
+
+    local function seen(res)
+        local hs = {}
+        for _, h in ipairs(res.headers) do
+            if not SKIP[h[1]] then
+                hs[#hs + 1] = h[1] .. ": " .. h[2]
+            end
+        end
+        table.sort(hs)
+        return { status = res.status, body = res.body, headers = hs }
+    end
+
+    it("user_endpoint answers as verify_session + user_handler + "
+       .. "header_filter", function()
+        local good = mint(payload("u-one"))
+        local expired = mint(payload("u-one-x", os.time() - 5))
+        local cases = {
+            { { "Authorization", "Bearer " .. good } },
+            { { "Authorization", "Bearer " .. good }, { "Origin", OTHER } },
+            { { "Authorization", "Bearer " .. expired },
+              { "Origin", WEBSITE } },
+            { { "Authorization", "Bearer not.a.token" } },
+            { { "Cookie", "sAccessToken=" .. good } },
+            { { "Cookie", "sAccessToken=" .. good }, { "rid", "session" } },
+            { { "Cookie", "sAccessToken=" .. good .. "; sIdRefreshToken=x" } },
+            {},
+        }
+        for i, hs in ipairs(cases) do
+            local a = seen(get("/api/user", hs))
+            local b = seen(get("/one", hs))
+            assert.same(a, b, "case " .. i)
+        end
+        local pre = { { "Origin", WEBSITE },
+                      { "Access-Control-Request-Method", "GET" } }
+        local a = seen(http.request(srv.port, { method = "OPTIONS",
+                                                path = "/api/user",
+                                                headers = pre }))
+        local b = seen(http.request(srv.port, { method = "OPTIONS",
+                                                path = "/one",
+                                                headers = pre }))
+        assert.equal(204, a.status)
+        assert.same(a, b)
+    end)
+
+    it("user_endpoint: decide.verify compiles (not blacklisted)", function()
+        local line
+        local n = 0
+        for l in io.lines("lua/resty/supertokens/decide.lua") do
+            n = n + 1
+            if l:find("^function _M%.verify%(") then
+                line = n
+                break
+            end
+        end
+        assert.truthy(line)
+        local auth = { { "Authorization", "Bearer "
+                                          .. mint(payload("u-jit1")) } }
+        get("/jit/on")
+        for _ = 1, 300 do
+            assert.equal(200, get("/one", auth).status)
+        end
+        local log = get("/jit/off").body
+        local at = "decide.lua:" .. line .. " "
+        local compiled, aborted = false, {}
+        for l in log:gmatch("[^\n]+") do
+            if l:find(at, 1, true) then
+                if l:find("TRACE ---", 1, true) then
+                    aborted[#aborted + 1] = l
+                elseif l:find("^%[TRACE +%d+ ") then
+                    compiled = true
+                end
+            end
+        end
+        assert.is_true(compiled, "no trace of decide.verify:\n" .. log)
+        for _, l in ipairs(aborted) do
+            assert.falsy(l:find("blacklisted", 1, true), l)
+            assert.falsy(l:find("return to lower frame", 1, true), l)
+        end
     end)
 end)

@@ -68,6 +68,7 @@ typedef struct stjwt_result_s {
 } stjwt_result_t;
 
 int stjwt_version(void);
+double stjwt_now_ms(void);
 const char *stjwt_rc_name(int rc);
 int stjwt_alg_from_name(const char *name, size_t len);
 stjwt_keyset_t *stjwt_keyset_new(const char *json, size_t len,

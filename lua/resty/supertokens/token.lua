@@ -192,7 +192,27 @@ _M.detect = detect
 
 --- Version + structure + extraction.  `res` is the binding's successful
 -- parse result.  Returns info, or nil and why the SDK would ignore it.
+-- The answer is kept in res: a cached token's res comes back on every
+-- request that repeats it, and the answer depends on res alone.  Both
+-- are shared from then on: read-only.
+local inspect
+
 function _M.inspect(res)
+    local info = res.inspected
+    if info then
+        return info
+    end
+    if info == false then
+        return nil, res.inspect_why
+    end
+    local why
+    info, why = inspect(res)
+    res.inspected = info or false
+    res.inspect_why = why
+    return info, why
+end
+
+inspect = function(res)
     local version, kid = detect(res)
     if not version then
         return nil, kid

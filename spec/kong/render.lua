@@ -63,7 +63,8 @@ end
 -- README.md asks Kong users for KONG_NGINX_HTTP_LARGE_CLIENT_HEADER_BUFFERS.
 local opts = { routes = routes,
                http = "large_client_header_buffers 4 16k;" }
-local http, server = kong_nginx.snippets(opts, "unix:" .. state .. "/app.sock")
+local socket = getenv("ST_KONG_APP_SOCKET") or (state .. "/app.sock")
+local http, server = kong_nginx.snippets(opts, "unix:" .. socket)
 local text = nginx.conf({
     http = http,
     server = server,

@@ -224,6 +224,15 @@ STJWT_EXPORT int stjwt_verify(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
     const char *token, size_t len, stjwt_result_t *out,
     const char **errmsg) STJWT_WARN_UNUSED;
 
+/* The signature half of stjwt_verify() for the token the last successful
+ * stjwt_parse() on v parsed, without parsing it again: the same answer as
+ * stjwt_verify() (header fields and claims are in the parse's result).
+ * Any other bytes (compared in full with a copy the parse kept), or any
+ * call on v in between that parses, mean a full stjwt_verify(). */
+STJWT_EXPORT int stjwt_verify_parsed(stjwt_verifier_t *v,
+    const stjwt_keyset_t *ks, const char *token, size_t len,
+    const char **errmsg) STJWT_WARN_UNUSED;
+
 /* Strict base64url (no padding, no whitespace, canonical trailing bits)
  * into dst of *dlen bytes; *dlen becomes the decoded length.
  * Returns STJWT_OK, STJWT_E_BAD_BASE64 or STJWT_E_TOO_LARGE. */

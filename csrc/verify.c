@@ -48,6 +48,12 @@ struct stjwt_verifier_s {
     const unsigned char *sig;
     size_t         sig_len;
     size_t         signed_len;  /* header "." payload, as received */
+    /* The last successful stjwt_parse(), for stjwt_verify_parsed(): a
+     * copy of the token and of its result (pointers into this verifier). */
+    char          *parsed;
+    size_t         parsed_len;
+    int            parsed_ok;
+    stjwt_result_t parsed_res;
 };
 
 typedef struct {
@@ -110,11 +116,13 @@ stjwt_verifier_new(const stjwt_options_t *opts, int *rc_out,
     v->obj.mem = malloc(v->obj.cap_mem * sizeof(st_jmember_t));
     v->obj.cap_names = v->max_len;
     v->obj.names = malloc(v->max_len);
+    v->parsed = malloc(v->max_len);
     v->mdctx = EVP_MD_CTX_new();
     v->edctx = EVP_MD_CTX_new();
     v->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t) 0);
     if (v->dec == NULL || v->str == NULL || v->num == NULL
-        || v->obj.mem == NULL || v->obj.names == NULL || v->mdctx == NULL
+        || v->obj.mem == NULL || v->obj.names == NULL || v->parsed == NULL
+        || v->mdctx == NULL
         || v->edctx == NULL || v->c_locale == (locale_t) 0)
     {
         ST_FAIL(&e, STJWT_E_NOMEM, "out of memory");
@@ -164,6 +172,7 @@ stjwt_verifier_free(stjwt_verifier_t *v)
     free(v->num);
     free(v->obj.mem);
     free(v->obj.names);
+    free(v->parsed);
     free(v);
 }
 
@@ -358,6 +367,7 @@ parse_token(stjwt_verifier_t *v, const char *token, size_t len,
     v->sig = NULL;
     v->sig_len = 0;
     v->signed_len = 0;
+    v->parsed_ok = 0;           /* the scratch is about to change */
 
     if (len > v->max_len) {
         ST_FAIL(e, STJWT_E_TOO_LARGE, "token longer than max_token_len");
@@ -448,8 +458,11 @@ stjwt_parse(stjwt_verifier_t *v, const char *token, size_t len,
         e.rc = STJWT_E_INVALID_ARG;
         e.msg = "invalid argument";
         memset(out, 0, sizeof(*out));
-    } else {
-        (void) parse_token(v, token, len, out, &e);
+    } else if (parse_token(v, token, len, out, &e) == STJWT_OK) {
+        memcpy(v->parsed, token, len);
+        v->parsed_len = len;
+        v->parsed_res = *out;
+        v->parsed_ok = 1;
     }
     if (errmsg != NULL) {
         *errmsg = e.msg;
@@ -671,6 +684,48 @@ select_key(const stjwt_keyset_t *ks, int alg, const char *kid,
 }
 
 
+/* The signature half of stjwt_verify(), on a token parse_token() took
+ * apart into r and v's scratch. */
+static void
+check_token_sig(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
+    const char *token, const stjwt_result_t *r, st_err_t *e)
+{
+    const st_key_t *k;
+    int alg;
+
+    if (r->alg == NULL) {
+        e->rc = STJWT_E_BAD_HEADER;
+        e->msg = "header alg missing or not a string";
+        return;
+    }
+    alg = r->alg_id;
+    if (alg == STJWT_ALG_NONE || !(v->alg_mask & STJWT_ALG_BIT(alg))) {
+        e->rc = STJWT_E_ALG_NOT_ALLOWED;
+        e->msg = "alg not allowed";
+        return;
+    }
+    if (v->sig_len == 0) {
+        e->rc = STJWT_E_BAD_SIGNATURE;
+        e->msg = "empty signature";
+        return;
+    }
+    if (r->legacy) {
+        (void) verify_legacy(v, ks, token, e);
+        return;
+    }
+    k = select_key(ks, alg,
+                   r->kid_type == STJWT_JSON_STRING ? r->kid : NULL,
+                   r->kid_len, e);
+    if (k == NULL) {
+        return;
+    }
+    e->rc = check_sig(v, k, alg, token, v->signed_len, v->sig, v->sig_len);
+    e->msg = e->rc == STJWT_OK ? "ok"
+             : e->rc == STJWT_E_BAD_SIGNATURE ? "signature does not verify"
+             : "signature check failed";
+}
+
+
 int
 stjwt_verify(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
     const char *token, size_t len, stjwt_result_t *out,
@@ -678,8 +733,6 @@ stjwt_verify(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
 {
     st_err_t e = { STJWT_OK, "ok" };
     stjwt_result_t tmp;
-    const st_key_t *k;
-    int alg;
 
     if (out == NULL) {
         out = &tmp;
@@ -691,30 +744,34 @@ stjwt_verify(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
     if (parse_token(v, token, len, out, &e) != STJWT_OK) {
         goto done;
     }
-    if (out->alg == NULL) {
-        ST_FAIL(&e, STJWT_E_BAD_HEADER, "header alg missing or not a string");
+    check_token_sig(v, ks, token, out, &e);
+
+done:
+    if (e.rc != STJWT_OK) {
+        ERR_clear_error();
     }
-    alg = out->alg_id;
-    if (alg == STJWT_ALG_NONE || !(v->alg_mask & STJWT_ALG_BIT(alg))) {
-        ST_FAIL(&e, STJWT_E_ALG_NOT_ALLOWED, "alg not allowed");
+    if (errmsg != NULL) {
+        *errmsg = e.msg;
     }
-    if (v->sig_len == 0) {
-        ST_FAIL(&e, STJWT_E_BAD_SIGNATURE, "empty signature");
+    return e.rc;
+}
+
+
+int
+stjwt_verify_parsed(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
+    const char *token, size_t len, const char **errmsg)
+{
+    st_err_t e = { STJWT_OK, "ok" };
+
+    if (v == NULL || ks == NULL || (token == NULL && len)) {
+        ST_FAIL(&e, STJWT_E_INVALID_ARG, "invalid argument");
     }
-    if (out->legacy) {
-        (void) verify_legacy(v, ks, token, &e);
-        goto done;
+    if (!v->parsed_ok || len != v->parsed_len
+        || memcmp(token, v->parsed, len) != 0)
+    {
+        return stjwt_verify(v, ks, token, len, NULL, errmsg);
     }
-    k = select_key(ks, alg,
-                   out->kid_type == STJWT_JSON_STRING ? out->kid : NULL,
-                   out->kid_len, &e);
-    if (k == NULL) {
-        goto done;
-    }
-    e.rc = check_sig(v, k, alg, token, v->signed_len, v->sig, v->sig_len);
-    e.msg = e.rc == STJWT_OK ? "ok"
-            : e.rc == STJWT_E_BAD_SIGNATURE ? "signature does not verify"
-            : "signature check failed";
+    check_token_sig(v, ks, token, &v->parsed_res, &e);
 
 done:
     if (e.rc != STJWT_OK) {

@@ -483,6 +483,27 @@ describe("resty.supertokens.jwt", function()
             assert.is_string(b)
             assert.is_nil(c)
         end)
+
+        it("check_parsed_signature answers as check_signature, on the "
+           .. "parse it kept or on its own", function()
+            local good = keys.token(K.p256, "ES256", nil, { sub = "u" })
+            local other = keys.token(K.p256, "ES256", nil, { sub = "w" })
+            local forged = good:sub(1, -3)
+                           .. (good:sub(-2, -2) == "A" and "B" or "A")
+                           .. good:sub(-1)
+            for _, case in ipairs({
+                { good, good }, { good, forged }, { good, other },
+                { forged, forged }, { "a.b", "a.b" }, { other, good },
+            }) do
+                v:parse(case[1])
+                local a, b = v:check_parsed_signature(ks, case[2])
+                local c, d = v:check_signature(ks, case[2])
+                assert.same({ c, d }, { a, b })
+            end
+            v:parse(good)
+            assert.is_true(v:check_parsed_signature(ks, good))
+            assert.is_nil(v:check_parsed_signature(ks, forged))
+        end)
     end)
 
     describe("reason codes", function()

@@ -50,6 +50,7 @@ describe("config.new defaults (server.js defaults: api :3001, web :3000)", funct
     it("has the documented gateway-only defaults", function()
         assert.equal("supertokens", conf.shared_dict)
         assert.equal(10000, conf.token_cache_size)
+        assert.equal(2, conf.token_cache_min_uses)
         assert.equal(1000, conf.http.connect_timeout)
         assert.equal(5000, conf.http.read_timeout)
         assert.is_true(conf.http.ssl_verify)
@@ -256,6 +257,12 @@ describe("config.new errors name the field", function()
                      err_of({ session = { cookie_secure = "yes" } }))
         assert.equal("supertokens.config: token_cache_size: must be an integer",
                      err_of({ token_cache_size = 1.5 }))
+        assert.equal("supertokens.config: token_cache_size: must be >= 0",
+                     err_of({ token_cache_size = -1 }))
+        assert.equal("supertokens.config: token_cache_min_uses: must be >= 1",
+                     err_of({ token_cache_min_uses = 0 }))
+        assert.equal("supertokens.config: token_cache_min_uses: must be an "
+                     .. "integer", err_of({ token_cache_min_uses = 1.5 }))
         assert.equal("supertokens.config: app_info: must be a table",
                      err_of({ app_info = "x" }))
     end)

@@ -288,6 +288,7 @@ describe("JWKS engine", function()
 
         it("a removed kid is not served from the cache", function()
             assert.equal(200, get(srv, t1).status)
+            assert.equal(200, get(srv, t1).status)   -- cached (2nd use)
             assert.equal(200, get(srv, t1).status)   -- cache hit
             c:control("POST", "rotate?drop=1")        -- t1's kid is gone
             t2 = c:mint({ key = "latest" })

@@ -100,6 +100,35 @@ describe("request path on a cached token (nginx)", function()
                         ngx.print(ngx.var.http_x_supertokens_user_id or "-")
                     }
                 }
+                location = /cache-admission {
+                    content_by_lua_block {
+                        local cache = require "resty.supertokens.cache"
+                        local c = cache.new(4, 2)
+                        local now = ngx.now() * 1000
+                        local p = { exp = ngx.now() + 60 }
+                        local out = {}
+                        c:set("a", 1, p, now)   -- 1st use: counted only
+                        out[1] = c:get("a", 1)
+                        c:set("a", 1, p, now)   -- 2nd use: an entry
+                        out[2] = c:get("a", 1)
+                        for i = 1, 10 do        -- each seen once
+                            c:set("t" .. i, 1, p, now)
+                        end
+                        out[3] = c:get("t10", 1)
+                        out[4] = c.seen_n <= 4 and c:count() == 1
+                        out[5] = c:get("a", 1)
+                        c:set("t10", 1, p, now) -- 2nd use, newer gen
+                        out[6] = c:get("t10", 1)
+                        c:set("t8", 1, p, now)  -- 2nd use, older gen
+                        out[7] = c:get("t8", 1)
+                        c:set("t1", 1, p, now)  -- forgotten: 1st again
+                        out[8] = c:get("t1", 1)
+                        local c1 = cache.new(4)
+                        c1:set("b", 1, p, now)  -- default: 1st use
+                        out[9] = c1:get("b", 1)
+                        ngx.say(require("cjson").encode(out))
+                    }
+                }
                 location = /parses {
                     content_by_lua_block {
                         ngx.print(package.loaded.hot_parses[1])
@@ -154,7 +183,14 @@ describe("request path on a cached token (nginx)", function()
         assert.same({}, bad)
     end)
 
-    it("parses a repeated token once and answers the same each time",
+    it("caches a token at its second use (token_cache_min_uses = 2)",
+       function()
+        assert.same({ false, true, false, true, true, true, true, false,
+                      true },
+                    cjson.decode(get("/cache-admission").body))
+    end)
+
+    it("parses a repeated token twice (then never) and answers the same",
        function()
         local tok = mint(payload("u-repeat"))
         local before = parses()
@@ -169,7 +205,8 @@ describe("request path on a cached token (nginx)", function()
                 assert.equal(first, res.body)
             end
         end
-        assert.equal(1, parses() - before)
+        -- 1st use: verified, counted; 2nd: verified, cached; then hits
+        assert.equal(2, parses() - before)
         local body = assert(cjson.decode(first))
         assert.equal(NOTE, body.note)
         assert.equal("u-repeat", body.userId)

@@ -129,7 +129,8 @@ describe("kong schema definition", function()
         for _, k in ipairs({ "connection_uri", "api_key", "app_info",
                              "session", "email_verification", "claims",
                              "jwks", "jwks_file", "public_suffix_list",
-                             "shared_dict", "token_cache_size", "cors",
+                             "shared_dict", "token_cache_size",
+                             "token_cache_min_uses", "cors",
                              "upstream_headers", "http", "log" }) do
             assert.is_true(names[k], k)
         end
@@ -210,7 +211,8 @@ describe("kong schema defaults", function()
         local bare = assert(config.new(base()))
         for _, k in ipairs({ "session", "http", "upstream_headers", "log",
                              "api_base_path", "refresh_path", "shared_dict",
-                             "token_cache_size", "core_hosts" }) do
+                             "token_cache_size", "token_cache_min_uses",
+                             "core_hosts" }) do
             assert.same(bare[k], from_kong[k], k)
         end
         assert.same(bare.cors.origins, from_kong.cors.origins)

@@ -1,5 +1,6 @@
 /*
- * fuzz_verify.c - token bytes -> stjwt_parse() + stjwt_verify() against
+ * fuzz_verify.c - token bytes -> stjwt_parse() + stjwt_verify_parsed()
+ * (must equal) stjwt_verify() against
  * fixed keysets (RSA, EC P-256/384/521, Ed25519; an HMAC secret; legacy
  * v1/v2 seeds).  Invariant: verify fails with parse's code whenever parse
  * fails; an accepted token has a real alg.
@@ -46,12 +47,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     stjwt_result_t r;
     const char *msg;
-    int prc, vrc;
+    const stjwt_keyset_t *use;
+    int prc, vrc, qrc;
 
+    /* parse, then the signature of what was parsed, must answer as one
+     * full verify */
     prc = stjwt_parse(v, (const char *) data, size, &r, &msg);
-    vrc = stjwt_verify(v, r.alg_id >= STJWT_ALG_HS256 ? ks_hs : ks,
-                       (const char *) data, size, &r, &msg);
-    if ((prc != STJWT_OK && vrc != prc) || msg == NULL
+    use = r.alg_id >= STJWT_ALG_HS256 ? ks_hs : ks;
+    qrc = stjwt_verify_parsed(v, use, (const char *) data, size, &msg);
+    vrc = stjwt_verify(v, use, (const char *) data, size, &r, &msg);
+    if (qrc != vrc || (prc != STJWT_OK && vrc != prc) || msg == NULL
         || (vrc == STJWT_OK && (r.alg_id == STJWT_ALG_NONE
                                 || r.payload_len > size)))
     {

@@ -1177,6 +1177,101 @@ test_args(void)
 }
 
 
+static int
+verify_parsed(stjwt_verifier_t *v, const stjwt_keyset_t *ks, const char *tok)
+{
+    const char *msg = NULL;
+    size_t n = strlen(tok);
+    int rc = stjwt_verify_parsed(v, ks, guard_copy(tok, n), n, &msg);
+
+    if (msg == NULL) {
+        ok(0, "errmsg set");
+    }
+    if (ERR_peek_error() != 0) {
+        err_queue_dirty++;
+        ERR_clear_error();
+    }
+    return rc;
+}
+
+
+/* stjwt_verify_parsed() after stjwt_parse() answers what stjwt_verify()
+ * answers, and never trusts a parse of other bytes. */
+static void
+test_verify_parsed(void)
+{
+    static const int algs[] = { STJWT_ALG_RS256, STJWT_ALG_PS384,
+                                STJWT_ALG_ES256, STJWT_ALG_ES512,
+                                STJWT_ALG_EDDSA };
+    static const char *const kids[] = { "rsa1", "rsa1", "ec256", "ec521",
+                                        "ed1" };
+    stjwt_keyset_t *ks_rsa = ks_new(t_printf("{\"keys\":[%s]}",
+                                             jwk_pub(rsa, NULL, "rsa1",
+                                                     NULL)), 0, NULL);
+    char *good, *other, *bad_sig, *unknown, *es;
+    const char *msg;
+    size_t i, n;
+    int mismatch = 0;
+
+    for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+        char *t = tok_for(algs[i], hdr(algs[i], kids[i]), PAYLOAD);
+
+        if (parse(v_all, t) != STJWT_OK
+            || verify_parsed(v_all, ks_all, t) != STJWT_OK)
+        {
+            diag("%s: parse + verify_parsed failed", alg_name(algs[i]));
+            mismatch++;
+        }
+        /* the same bytes again: still the parse's scratch */
+        if (verify_parsed(v_all, ks_all, t) != STJWT_OK) {
+            mismatch++;
+        }
+    }
+    ok(mismatch == 0, "parse + verify_parsed verifies every alg");
+
+    good = tok_for(STJWT_ALG_RS256, hdr(STJWT_ALG_RS256, "rsa1"), PAYLOAD);
+    other = tok_for(STJWT_ALG_RS256, hdr(STJWT_ALG_RS256, "rsa1"),
+                    "{\"sub\":\"user-2\",\"exp\":4102444800}");
+    n = strlen(good);
+    bad_sig = t_printf("%s", good);
+    bad_sig[n - 2] = bad_sig[n - 2] == 'A' ? 'B' : 'A';
+    unknown = tok_for(STJWT_ALG_RS256, hdr(STJWT_ALG_RS256, "nope"),
+                      PAYLOAD);
+    es = tok_for(STJWT_ALG_ES256, hdr(STJWT_ALG_ES256, "ec256"), PAYLOAD);
+
+    is_rc(parse(v_all, good), STJWT_OK, "parse good");
+    is_rc(verify_parsed(v_all, ks_all, bad_sig), STJWT_E_BAD_SIGNATURE,
+          "other bytes of the same length after the parse: full verify");
+    is_rc(parse(v_all, good), STJWT_OK, "parse good again");
+    is_rc(verify_parsed(v_all, ks_all, other), STJWT_OK,
+          "another valid token after the parse: verified on its own");
+    is_rc(verify_parsed(v_all, ks_all, good), STJWT_OK,
+          "the parsed token after a full verify of another: full verify");
+    is_rc(parse(v_all, bad_sig), STJWT_OK, "a bad signature parses");
+    is_rc(verify_parsed(v_all, ks_all, bad_sig), STJWT_E_BAD_SIGNATURE,
+          "and fails verify_parsed");
+    is_rc(parse(v_all, unknown), STJWT_OK, "unknown kid parses");
+    is_rc(verify_parsed(v_all, ks_all, unknown), STJWT_E_UNKNOWN_KID,
+          "and verify_parsed names it");
+    is_rc(parse(v_def, es), STJWT_OK, "ES256 parses on an RS256 verifier");
+    is_rc(verify_parsed(v_def, ks_all, es), STJWT_E_ALG_NOT_ALLOWED,
+          "and is refused by verify_parsed");
+    is_rc(parse(v_all, es), STJWT_OK, "ES256 parses");
+    is_rc(verify_parsed(v_all, ks_rsa, es), verifyn(v_all, ks_rsa, es,
+                                                    strlen(es)),
+          "no EC key: verify_parsed = verify");
+    is_rc(parse(v_all, "a.b"), STJWT_E_MALFORMED, "a failed parse");
+    is_rc(verify_parsed(v_all, ks_all, "a.b"), STJWT_E_MALFORMED,
+          "then verify_parsed parses itself");
+    is_rc(stjwt_verify_parsed(NULL, ks_all, good, n, &msg),
+          STJWT_E_INVALID_ARG, "NULL verifier");
+    is_rc(stjwt_verify_parsed(v_all, NULL, good, n, &msg),
+          STJWT_E_INVALID_ARG, "NULL keyset");
+    is_rc(stjwt_verify_parsed(v_all, ks_all, NULL, 3, &msg),
+          STJWT_E_INVALID_ARG, "NULL token");
+}
+
+
 int
 main(void)
 {
@@ -1225,6 +1320,7 @@ main(void)
     test_legacy();
     test_opaque();
     test_detached();
+    test_verify_parsed();
     test_args();
     ok(err_queue_dirty == 0, "OpenSSL error queue empty after every call "
        "(%d dirty)", err_queue_dirty);

@@ -373,14 +373,27 @@ local lazy_header_mt = {
 }
 
 
+-- req.path ($request_uri) is read on first use: only a POST (the
+-- refresh path check) needs it.
+local request_mt = {
+    __index = function(req, k)
+        if k == "path" then
+            local path = ngx_var.request_uri
+            req.path = path
+            return path
+        end
+        return nil
+    end,
+}
+
+
 local function new_request()
     -- $http_cookie is every Cookie header joined with "; ", as above.
-    return {
+    return setmetatable({
         method = get_method(),
-        path = ngx_var.request_uri,
         header = setmetatable({}, lazy_header_mt),
         cookie = ngx_var.http_cookie,
-    }
+    }, request_mt)
 end
 
 

@@ -33,8 +33,14 @@ local mt = { __index = _M }
 _M.MAX_TTL = 300
 
 
--- new(size) -> cache | nil when size is 0 (caching disabled)
-function _M.new(size)
+-- new(size, min_uses) -> cache | nil when size is 0 (caching disabled).
+-- A token gets an entry at its min_uses-th verification (default 1): with
+-- 2, a flood of tokens that each come once (a burst of new sessions, an
+-- attacker with many valid tokens) leaves the cache and its ~3 KB entries
+-- alone, as nginx's proxy_cache_min_uses does for responses.  Until then
+-- a token is only counted, in two generations of at most `size` tokens
+-- each (the older one is dropped when the newer fills up).
+function _M.new(size, min_uses)
     if size == nil or size == 0 then
         return nil
     end
@@ -42,11 +48,44 @@ function _M.new(size)
         error("supertokens.cache: new: size must be a non-negative integer",
               2)
     end
+    min_uses = min_uses or 1
+    if type(min_uses) ~= "number" or min_uses < 1
+       or min_uses ~= math_floor(min_uses)
+    then
+        error("supertokens.cache: new: min_uses must be a positive integer",
+              2)
+    end
     local lru, err = lrucache.new(size)
     if not lru then
         return nil, "supertokens.cache: " .. tostring(err)
     end
-    return setmetatable({ lru = lru }, mt)
+    return setmetatable({ lru = lru, size = size, min_uses = min_uses,
+                          seen = {}, seen_old = {}, seen_n = 0 }, mt)
+end
+
+
+-- Counts one more verification of token; true once it has min_uses.
+local function admitted(self, token)
+    local min_uses = self.min_uses
+    if min_uses == 1 then
+        return true
+    end
+    local seen = self.seen
+    local n = (seen[token] or self.seen_old[token] or 0) + 1
+    if n >= min_uses then
+        seen[token] = nil
+        self.seen_old[token] = nil
+        return true
+    end
+    if seen[token] == nil then
+        if self.seen_n >= self.size then
+            self.seen_old, seen, self.seen_n = seen, {}, 0
+            self.seen = seen
+        end
+        self.seen_n = self.seen_n + 1
+    end
+    seen[token] = n
+    return false
 end
 
 
@@ -103,15 +142,22 @@ function _M:set(token, ks_ver, parsed, now_ms, res)
         return
     end
     local ttl = math_min(_M.MAX_TTL, (exp - now_ms) / 1000)
-    if ttl <= 0 then
+    if ttl <= 0 or not admitted(self, token) then
         return
     end
     self.lru:set(token, { ver = ks_ver, res = res }, ttl)
 end
 
 
+-- Tokens with an entry now (live or expired but not yet evicted).
+function _M:count()
+    return self.lru:count()
+end
+
+
 function _M:flush()
     self.lru:flush_all()
+    self.seen, self.seen_old, self.seen_n = {}, {}, 0
 end
 
 

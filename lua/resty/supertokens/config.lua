@@ -71,6 +71,7 @@ local SCHEMA = {
     public_suffix_list = "string",
     shared_dict = "string",
     token_cache_size = "integer",
+    token_cache_min_uses = "integer",
     cors = {
         enabled = "boolean",
         origins = "list",
@@ -544,6 +545,11 @@ function _M.new(user)
         return fail("token_cache_size", "must be >= 0")
     end
     conf.token_cache_size = tcs
+    local tcm = c.token_cache_min_uses or 2
+    if tcm < 1 then
+        return fail("token_cache_min_uses", "must be >= 1")
+    end
+    conf.token_cache_min_uses = tcm
 
     conf.upstream_headers = with_defaults(c.upstream_headers,
                                           DEFAULT_UPSTREAM)

@@ -86,7 +86,10 @@ end
 -- itself, with 204), or nil when CORS is disabled or this is not OPTIONS.
 function _M.preflight(conf, req)
     local c = conf.cors
-    if not c.enabled or req.method:upper() ~= "OPTIONS" then
+    local method = req.method
+    if not c.enabled
+       or method ~= "OPTIONS" and (#method ~= 7 or method:upper() ~= "OPTIONS")
+    then
         return nil
     end
     local list = origin_headers(c, req, {})

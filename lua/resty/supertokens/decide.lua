@@ -522,7 +522,8 @@ function _M.verify(conf, route, req, env)
     end
 
     -- anti-csrf, part 1 (sessionRequestFunctions.getSessionFromRequest)
-    local csrf_header = header("anti-csrf")
+    -- the anti-csrf header is read where it is used (most requests never
+    -- need it)
     local mode = conf.session.anti_csrf
     local do_csrf = csrf.should_check(route, method, transfer, info ~= nil)
     local why
@@ -586,7 +587,7 @@ function _M.verify(conf, route, req, env)
     end
 
     if do_csrf and mode == "VIA_TOKEN" and verified then
-        why = csrf.via_token(csrf_header, info.anti_csrf)
+        why = csrf.via_token(header("anti-csrf"), info.anti_csrf)
         if why then
             return try_refresh(conf, why)
         end
@@ -602,8 +603,8 @@ function _M.verify(conf, route, req, env)
         -- token is accepted as it is (documented divergence)
         session = local_session(info, raw, transfer)
     else
-        ctx = new_ctx(info, raw, transfer, parse, csrf_header, do_csrf,
-                      verified, now_ms)
+        ctx = new_ctx(info, raw, transfer, parse, header("anti-csrf"),
+                      do_csrf, verified, now_ms)
         session, fail = core_verify(conf, route, env, ctx)
         if not session then
             return fail
@@ -612,8 +613,8 @@ function _M.verify(conf, route, req, env)
 
     local validators = validators_for(conf, route)
     if validators[1] then
-        ctx = ctx or new_ctx(info, raw, transfer, parse, csrf_header,
-                             do_csrf, verified, now_ms)
+        ctx = ctx or new_ctx(info, raw, transfer, parse,
+                             header("anti-csrf"), do_csrf, verified, now_ms)
         fail = assert_claims(conf, env, validators, session, ctx)
         if fail then
             return fail
@@ -623,7 +624,8 @@ function _M.verify(conf, route, req, env)
     local headers
     if session.new_token then
         headers = outcome.relay(conf, transfer, session.access_token,
-                                session.front_token, csrf_header, now_ms)
+                                session.front_token, header("anti-csrf"),
+                                now_ms)
     end
     session.tree = nil
     return pass("ok", nil, session, headers)

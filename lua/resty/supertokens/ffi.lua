@@ -85,6 +85,8 @@ int stjwt_parse(stjwt_verifier_t *v, const char *token,
 int stjwt_verify(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
     const char *token, size_t len, stjwt_result_t *out,
     const char **errmsg);
+int stjwt_verify_parsed(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
+    const char *token, size_t len, const char **errmsg);
 int stjwt_b64url_decode(const char *src, size_t len,
     unsigned char *dst, size_t *dlen);
 size_t stjwt_b64_encode(const unsigned char *src, size_t len,

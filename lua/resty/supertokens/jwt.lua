@@ -478,6 +478,23 @@ function verifier_mt:check_signature(ks, token)
 end
 
 
+--- `check_signature()` for the token this verifier's last `parse()`
+-- parsed, without parsing it again (any other token is parsed in full:
+-- C compares the bytes with a copy the parse kept).
+-- @return true, or nil on failure
+-- @return nil, or the reason code
+function verifier_mt:check_parsed_signature(ks, token)
+    local vh = verifier_handle(self, "check_parsed_signature")
+    local h = keyset_handle(ks, "check_parsed_signature")
+    check_token(token, "check_parsed_signature")
+    local rc = C.stjwt_verify_parsed(vh, h, token, #token, errmsg)
+    if rc ~= RC_OK then
+        return nil, rc_name(rc)
+    end
+    return true
+end
+
+
 --- Verify a signature over caller-supplied bytes: JWS with detached
 -- content (RFC 7515 Appendix F) and primitive test vectors.  Key
 -- selection and the signature check are those of `verify()`.

@@ -144,7 +144,8 @@ function _M.new(conf, client)
         conf = conf,
         ver = nil,
         ks = nil,
-        cache = cache.new(conf.token_cache_size or 0),
+        cache = cache.new(conf.token_cache_size or 0,
+                          conf.token_cache_min_uses),
     }
 
     if static then
@@ -517,7 +518,9 @@ function _M:check_signature(token, parsed)
         return nil, "internal"
     end
 
-    local ok, reason = v:check_signature(ks, token)
+    -- Right after parse() of the same token (the usual miss), C checks
+    -- the signature on the parse it kept instead of parsing again.
+    local ok, reason = v:check_parsed_signature(ks, token)
     if not ok and reason == "unknown_kid" and not self.static then
         local at = self.dict:get(self.k_at) or 0
         if now_ms() - at >= _M.COOLDOWN_MS then

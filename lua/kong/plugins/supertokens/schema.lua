@@ -245,6 +245,12 @@ return {
                     between = { 0, 10000000 },
                     description = "Verified tokens remembered per worker "
                         .. "(0 disables the cache)." } },
+                { token_cache_min_uses = {
+                    type = "integer", default = 2,
+                    between = { 1, 100 },
+                    description = "Verifications of a token before it "
+                        .. "gets a cache entry (2: tokens seen once never "
+                        .. "take cache space)." } },
                 { cors = {
                     type = "record", required = true,
                     description = "CORS as SuperTokens documents it "

@@ -221,8 +221,8 @@ local function payload_facts(json)
     end
     local text = json_minify(json)
     m = {
-        text = text,                        -- minified
-        header_ok = not has_control(text),  -- usable as a header value
+        text = text,        -- minified
+        header_ok = nil,    -- usable as a header value (on first use)
         body = nil, user_id = nil, handle = nil,  -- last /api/user body
     }
     if payload_memo_n >= PAYLOAD_MEMO_MAX then
@@ -627,7 +627,12 @@ end
 local function identity_value(key, value)
     if key == "payload" then
         local m = payload_facts(tostring(value))
-        return m.header_ok and m.text or nil
+        local ok = m.header_ok
+        if ok == nil then
+            ok = not has_control(m.text)
+            m.header_ok = ok
+        end
+        return ok and m.text or nil
     end
     value = tostring(value)
     if has_control(value) then

@@ -1067,6 +1067,16 @@ function _M.get_session()
 end
 
 
+-- _flush_token_cache(): forget this worker's verified tokens and their
+-- first-use counts (benchmarks and tests: a run that must miss).
+function _M._flush_token_cache()
+    local c = state.engine and state.engine.cache
+    if c then
+        c:flush()
+    end
+end
+
+
 -- The validated config (nil before init).
 function _M.config()
     return state.conf

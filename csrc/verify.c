@@ -684,6 +684,21 @@ select_key(const stjwt_keyset_t *ks, int alg, const char *kid,
 }
 
 
+/* The end of every verify entry point: a failure leaves no OpenSSL error
+ * queue behind, and errmsg gets the static text. */
+static int
+finish(const st_err_t *e, const char **errmsg)
+{
+    if (e->rc != STJWT_OK) {
+        ERR_clear_error();
+    }
+    if (errmsg != NULL) {
+        *errmsg = e->msg;
+    }
+    return e->rc;
+}
+
+
 /* The signature half of stjwt_verify(), on a token parse_token() took
  * apart into r and v's scratch. */
 static void
@@ -747,13 +762,7 @@ stjwt_verify(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
     check_token_sig(v, ks, token, out, &e);
 
 done:
-    if (e.rc != STJWT_OK) {
-        ERR_clear_error();
-    }
-    if (errmsg != NULL) {
-        *errmsg = e.msg;
-    }
-    return e.rc;
+    return finish(&e, errmsg);
 }
 
 
@@ -774,13 +783,7 @@ stjwt_verify_parsed(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
     check_token_sig(v, ks, token, &v->parsed_res, &e);
 
 done:
-    if (e.rc != STJWT_OK) {
-        ERR_clear_error();
-    }
-    if (errmsg != NULL) {
-        *errmsg = e.msg;
-    }
-    return e.rc;
+    return finish(&e, errmsg);
 }
 
 
@@ -816,11 +819,5 @@ stjwt_verify_detached(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
             : "signature check failed";
 
 done:
-    if (e.rc != STJWT_OK) {
-        ERR_clear_error();
-    }
-    if (errmsg != NULL) {
-        *errmsg = e.msg;
-    }
-    return e.rc;
+    return finish(&e, errmsg);
 }

@@ -36,13 +36,11 @@ static stjwt_keyset_t *ks_all, *ks_hs;   /* public keys / HMAC secret */
 static stjwt_verifier_t *v_all, *v_def;
 
 
+/* rc of a verify call, after checking what every call must leave: an
+ * errmsg and an empty OpenSSL error queue. */
 static int
-verifyn(stjwt_verifier_t *v, const stjwt_keyset_t *ks, const char *tok,
-    size_t n)
+checked(int rc, const char *msg)
 {
-    const char *msg = NULL;
-    int rc = stjwt_verify(v, ks, guard_copy(tok, n), n, &R, &msg);
-
     if (msg == NULL) {
         ok(0, "errmsg set");
     }
@@ -51,6 +49,17 @@ verifyn(stjwt_verifier_t *v, const stjwt_keyset_t *ks, const char *tok,
         ERR_clear_error();
     }
     return rc;
+}
+
+
+static int
+verifyn(stjwt_verifier_t *v, const stjwt_keyset_t *ks, const char *tok,
+    size_t n)
+{
+    const char *msg = NULL;
+    int rc = stjwt_verify(v, ks, guard_copy(tok, n), n, &R, &msg);
+
+    return checked(rc, msg);
 }
 
 
@@ -1184,14 +1193,7 @@ verify_parsed(stjwt_verifier_t *v, const stjwt_keyset_t *ks, const char *tok)
     size_t n = strlen(tok);
     int rc = stjwt_verify_parsed(v, ks, guard_copy(tok, n), n, &msg);
 
-    if (msg == NULL) {
-        ok(0, "errmsg set");
-    }
-    if (ERR_peek_error() != 0) {
-        err_queue_dirty++;
-        ERR_clear_error();
-    }
-    return rc;
+    return checked(rc, msg);
 }
 
 

@@ -824,18 +824,11 @@ end
 
 -- The decision for the request of st (counted, and logged when it is a
 -- rejection); a failure inside it is a 500 with a log line, not a crash.
--- A Lua frame between pcall() and decide.verify(): LuaJIT cannot compile
--- a trace that returns straight into a pcall frame ("NYI: return to lower
--- frame"), and decide.verify() would then always run interpreted.
-local function decide_framed(conf, route, req, env)
-    local out = decide.verify(conf, route, req, env)
-    return out
-end
-
 local function decide_for(st, opts)
     local route = get_route(opts)
     deciding = st
-    local ok, out = pcall(decide_framed, st.conf, route, st.req, state.env)
+    local ok, out = decide.verify_protected(st.conf, route, st.req,
+                                            state.env)
     deciding = nil
     if not ok then
         ngx_log(ngx.ERR, "supertokens: decision failed: ",

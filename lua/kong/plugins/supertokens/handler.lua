@@ -167,15 +167,6 @@ local function answer(out)
 end
 
 
--- A Lua frame between pcall() and decide.verify(): LuaJIT cannot compile
--- a trace that returns straight into a pcall frame, and the decision would
--- then always run interpreted (as in resty.supertokens).
-local function decide_framed(conf, route, req, env)
-    local out = decide.verify(conf, route, req, env)
-    return out
-end
-
-
 local function log_reject(st, req, out)
     local p = kong.ctx.plugin
     local fn = kong.log[out.class == "error" and "err" or st.log]
@@ -251,7 +242,7 @@ function SupertokensHandler:access(kconf)
     end
 
     local ok
-    ok, out = pcall(decide_framed, st.conf, st.route, req, st.env)
+    ok, out = decide.verify_protected(st.conf, st.route, req, st.env)
     if not ok then
         kong.log.err("decision failed: ", clean(out, 300))
         out = INTERNAL

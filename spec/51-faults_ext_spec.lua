@@ -37,29 +37,11 @@ local COOLDOWN = 0.5
 
 local function gateway(config, opts)
     opts = opts or {}
-    local srv = nginx.start({
+    local srv = nginx.supertokens(config, {
         workers = opts.workers or 2,
         reuseport = opts.reuseport,
         error_log_level = "info",
-        http = [[
-            init_by_lua_block {
-                require("resty.supertokens").init(]]
-                .. nginx.lua_literal(config) .. [[)
-            }
-            header_filter_by_lua_block {
-                require("resty.supertokens").header_filter()
-                ngx.header["X-Worker"] = ngx.worker.pid()
-            }
-        ]],
         server = [[
-            location = /api/user {
-                access_by_lua_block {
-                    require("resty.supertokens").verify_session()
-                }
-                content_by_lua_block {
-                    require("resty.supertokens").user_handler()
-                }
-            }
             location = /api/checkdb {
                 access_by_lua_block {
                     require("resty.supertokens").verify_session({

@@ -345,4 +345,32 @@ describe("request path on a cached token (nginx)", function()
             assert.falsy(l:find("return to lower frame", 1, true), l)
         end
     end)
+
+    -- Side traces start at the exits of the hot path (a token not in the
+    -- cache, a rejection); before the stop in verify_framed() they
+    -- recorded on up to the pcall frame, aborted there, and sent the rest
+    -- of every such request to the interpreter.
+    it("user_endpoint: traces that start inside the decision end before "
+       .. "the pcall frame (misses and rejections)", function()
+        get("/jit/on")
+        for i = 1, 240 do
+            local tok = i % 3 == 0 and "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"
+                        or mint(payload("u-miss-" .. i))
+            local want = i % 3 == 0 and 401 or 200
+            assert.equal(want, get("/one", { { "Authorization",
+                                               "Bearer " .. tok } }).status)
+        end
+        local log = get("/jit/off").body
+        assert.truthy(log:find("TRACE", 1, true), "jit.v saw no traces")
+        for l in log:gmatch("[^\n]+") do
+            if l:find("return to lower frame", 1, true)
+               and not l:find("/stitch) decide.lua:", 1, true)
+            then
+                -- only the continuation after the stop, a return into
+                -- the pcall frame, may abort
+                error("a trace of the request path reached the pcall "
+                      .. "frame:\n" .. l)
+            end
+        end
+    end)
 end)

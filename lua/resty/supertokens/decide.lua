@@ -635,10 +635,19 @@ end
 
 
 -- A Lua frame between pcall() and verify(): LuaJIT cannot compile a trace
--- that returns straight into a pcall frame ("NYI: return to lower frame"),
--- and verify() would then always run interpreted.
+-- that returns into a pcall frame it did not enter ("NYI: return to lower
+-- frame").  Without this frame the root trace of verify() aborts; without
+-- the call below every side trace that starts inside verify() (a cache
+-- miss, a rejection) records on up to the pcall, aborts the same way, and
+-- after a few tries sends its exit to the interpreter for the rest of the
+-- request.  coroutine.running() is a builtin LuaJIT does not compile: a
+-- trace stops cleanly there (stitch, or return to the interpreter), so no
+-- trace ever reaches the pcall frame.
+local trace_stop = coroutine.running
+
 local function verify_framed(conf, route, req, env)
     local out = _M.verify(conf, route, req, env)
+    trace_stop()
     return out
 end
 

@@ -18,6 +18,8 @@ _Static_assert(sizeof(stjwt_keyset_info_t) == 16,
                "stjwt_keyset_info_t layout changed: update ffi.lua");
 _Static_assert(sizeof(stjwt_detached_t) == 56,
                "stjwt_detached_t layout changed: update ffi.lua");
+_Static_assert(sizeof(stjwt_member_t) == 48,
+               "stjwt_member_t layout changed: update ffi.lua");
 #endif
 _Static_assert(STJWT_ALG_MAX <= 32, "alg_mask is 32 bits");
 

@@ -166,6 +166,22 @@ typedef struct stjwt_result_s {
     uint8_t     legacy;      /* 1 or 2 for a SuperTokens v1/v2 header */
 } stjwt_result_t;
 
+/* One member of a payload's top-level object (stjwt_payload_members()).
+ * With plain set, a STRING is value/value_len without quotes (it had no
+ * escape) and a NUMBER is `number` (an integer of at most 15 digits, so
+ * exact, -0 kept); otherwise value/value_len is the member's JSON text
+ * (escaped strings, other numbers, objects and arrays) for the caller's
+ * own JSON decoder.  NULL, FALSE and TRUE need no value. */
+typedef struct stjwt_member_s {
+    const char *name;        /* unescaped; not NUL-terminated */
+    size_t      name_len;
+    const char *value;
+    size_t      value_len;
+    double      number;
+    uint8_t     type;        /* stjwt_json_type_e */
+    uint8_t     plain;
+} stjwt_member_t;
+
 /* The library version, STJWT_VERSION_NUM. */
 STJWT_EXPORT int stjwt_version(void);
 
@@ -232,6 +248,15 @@ STJWT_EXPORT int stjwt_verify(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
 STJWT_EXPORT int stjwt_verify_parsed(stjwt_verifier_t *v,
     const stjwt_keyset_t *ks, const char *token, size_t len,
     const char **errmsg) STJWT_WARN_UNUSED;
+
+/* The members of the payload object of the last stjwt_parse() or
+ * stjwt_verify() on v, in no particular order (names are unique), so that
+ * a caller can build its own representation without a second JSON parse.
+ * Returns their number and points *out at the verifier's array, valid
+ * until the next call on v; 0 (and *out NULL) when that call failed, had
+ * an opaque payload, or there was none. */
+STJWT_EXPORT size_t stjwt_payload_members(stjwt_verifier_t *v,
+    const stjwt_member_t **out);
 
 /* Strict base64url (no padding, no whitespace, canonical trailing bits)
  * into dst of *dlen bytes; *dlen becomes the decoded length.

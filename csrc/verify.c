@@ -54,6 +54,10 @@ struct stjwt_verifier_s {
     size_t         parsed_len;
     int            parsed_ok;
     stjwt_result_t parsed_res;
+    /* The JSON payload of the last call that succeeded, for
+     * stjwt_payload_members(); pay is NULL otherwise. */
+    const unsigned char *pay;
+    stjwt_member_t *members;    /* obj.cap_mem of them */
 };
 
 typedef struct {
@@ -117,11 +121,13 @@ stjwt_verifier_new(const stjwt_options_t *opts, int *rc_out,
     v->obj.cap_names = v->max_len;
     v->obj.names = malloc(v->max_len);
     v->parsed = malloc(v->max_len);
+    v->members = malloc(v->obj.cap_mem * sizeof(stjwt_member_t));
     v->mdctx = EVP_MD_CTX_new();
     v->edctx = EVP_MD_CTX_new();
     v->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t) 0);
     if (v->dec == NULL || v->str == NULL || v->num == NULL
         || v->obj.mem == NULL || v->obj.names == NULL || v->parsed == NULL
+        || v->members == NULL
         || v->mdctx == NULL
         || v->edctx == NULL || v->c_locale == (locale_t) 0)
     {
@@ -173,6 +179,7 @@ stjwt_verifier_free(stjwt_verifier_t *v)
     free(v->obj.mem);
     free(v->obj.names);
     free(v->parsed);
+    free(v->members);
     free(v);
 }
 
@@ -368,6 +375,7 @@ parse_token(stjwt_verifier_t *v, const char *token, size_t len,
     v->sig_len = 0;
     v->signed_len = 0;
     v->parsed_ok = 0;           /* the scratch is about to change */
+    v->pay = NULL;
 
     if (len > v->max_len) {
         ST_FAIL(e, STJWT_E_TOO_LARGE, "token longer than max_token_len");
@@ -436,6 +444,7 @@ parse_token(stjwt_verifier_t *v, const char *token, size_t len,
     v->sig = sig;
     v->sig_len = sdlen;
     v->signed_len = (size_t) (d2 - token);
+    v->pay = opaque ? NULL : pay;
     e->rc = STJWT_OK;
     e->msg = "ok";
 
@@ -760,6 +769,9 @@ stjwt_verify(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
         goto done;
     }
     check_token_sig(v, ks, token, out, &e);
+    if (e.rc != STJWT_OK) {
+        v->pay = NULL;
+    }
 
 done:
     return finish(&e, errmsg);
@@ -820,4 +832,63 @@ stjwt_verify_detached(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
 
 done:
     return finish(&e, errmsg);
+}
+
+
+/* An integer of at most 15 digits (exact in a double), as strtod reads
+ * it; 0 for anything else. */
+static int
+plain_integer(const unsigned char *q, size_t len, double *out)
+{
+    uint64_t u = 0;
+    size_t k = 0, neg = (len > 0 && q[0] == '-');
+
+    if (len - neg == 0 || len - neg > 15) {
+        return 0;
+    }
+    for (k = neg; k < len; k++) {
+        if (q[k] < '0' || q[k] > '9') {
+            return 0;
+        }
+        u = u * 10 + (uint64_t) (q[k] - '0');
+    }
+    *out = neg ? -(double) u : (double) u;
+    return 1;
+}
+
+
+size_t
+stjwt_payload_members(stjwt_verifier_t *v, const stjwt_member_t **out)
+{
+    const st_jmember_t *m;
+    stjwt_member_t *r;
+    size_t i;
+
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (v == NULL || out == NULL || v->pay == NULL) {
+        return 0;
+    }
+    for (i = 0; i < v->obj.n; i++) {
+        m = &v->obj.mem[i];
+        r = &v->members[i];
+        r->name = m->name;
+        r->name_len = m->name_len;
+        r->value = (const char *) v->pay + m->val_off;
+        r->value_len = m->val_len;
+        r->number = 0;
+        r->type = (uint8_t) m->type;
+        r->plain = 0;
+        if (m->type == STJWT_JSON_STRING && !m->val_esc) {
+            r->value++;
+            r->value_len -= 2;
+            r->plain = 1;
+        } else if (m->type == STJWT_JSON_NUMBER) {
+            r->plain = (uint8_t) plain_integer(v->pay + m->val_off,
+                                               m->val_len, &r->number);
+        }
+    }
+    *out = v->members;
+    return v->obj.n;
 }

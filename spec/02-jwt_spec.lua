@@ -671,6 +671,151 @@ describe("resty.supertokens.jwt", function()
             assert.equal("absent", res.nbf_type)
         end)
 
+        -- The payload table comes from the C scan's members (plain
+        -- strings and integers) and cjson (everything else, member by
+        -- member): it must be what cjson.decode() of the whole payload
+        -- gives, for every payload C accepts.
+        describe("payload table equals cjson.decode() of the payload", function()
+            local cjson_plain = require "cjson"
+
+            -- deep equality that tells -0 from 0 and checks both ways
+            local function same(a, b, path)
+                if type(a) ~= type(b) then
+                    return false, path .. ": " .. type(a) .. " vs " .. type(b)
+                end
+                if type(a) == "number" then
+                    if a ~= a and b ~= b then
+                        return true
+                    end
+                    if a ~= b or (a == 0 and 1 / a ~= 1 / b) then
+                        return false, path .. ": " .. tostring(a) .. " vs "
+                                      .. tostring(b)
+                    end
+                    return true
+                end
+                if type(a) ~= "table" then
+                    return a == b, path
+                end
+                if getmetatable(a) ~= getmetatable(b) then
+                    return false, path .. ": metatable"
+                end
+                for k, va in pairs(a) do
+                    local ok, where = same(va, b[k], path .. "." .. tostring(k))
+                    if not ok then
+                        return false, where
+                    end
+                end
+                for k in pairs(b) do
+                    if a[k] == nil then
+                        return false, path .. "." .. tostring(k) .. " missing"
+                    end
+                end
+                return true
+            end
+
+            local HDR = '{"alg":"RS256"}'
+
+            local function check(payload_json, name)
+                local res = v:parse(unsigned(HDR, payload_json))
+                if not res then
+                    return false
+                end
+                local want = cjson_plain.decode(res.payload_json)
+                local ok, where = same(res.payload, want, "payload")
+                assert(ok, (name or payload_json) .. ": " .. tostring(where))
+                return true
+            end
+
+            it("hand-picked payloads", function()
+                local cases = {
+                    '{}',
+                    '{"s":"plain","e":"a\\nb\\u0000c","u":"\\u00e9\\ud83d\\ude00"}',
+                    '{"i":1795862479,"n":-42,"z":-0,"zz":0,"f":1.5,"x":1e3,'
+                        .. '"X":-1E-2,"d15":999999999999999,'
+                        .. '"d16":9007199254740993,"d20":12345678901234567890,'
+                        .. '"inf":1e400,"tiny":1e-400,"neg0f":-0.0}',
+                    '{"t":true,"F":false,"N":null,"o":{},"a":[],'
+                        .. '"nest":{"a":[1,{"b":null}],"a":2},"arr":[[],[{}]]}',
+                    '{"k\\u00e9y":1,"\\"q\\"":"v","":""," sp ":" x "}',
+                    '{"st-ev":{"v":true,"t":1700000000000},'
+                        .. '"st-role":{"v":["admin"],"t":1700000000000}}',
+                    '  {  "ws" :  "x" ,\n"n"\t: 12 }  ',
+                }
+                for _, c in ipairs(cases) do
+                    assert.is_true(check(c), c)
+                end
+            end)
+
+            it("JSONTestSuite objects", function()
+                local dir = "spec/fixtures/vectors/jsontestsuite/test_parsing"
+                local n = 0
+                local pipe = assert(io.popen("ls " .. dir))
+                for f in pipe:lines() do
+                    if f:match("^[yi]_.*%.json$") then
+                        local fh = assert(io.open(dir .. "/" .. f, "rb"))
+                        local body = fh:read("*a")
+                        fh:close()
+                        local accepted = check(body, f)
+                        if f:sub(1, 1) == "y" and body:match("^%s*{")
+                           and not f:find("duplicated_key", 1, true)
+                        then
+                            -- RFC 8259 objects: C must take every one
+                            -- (a JWT refuses duplicate member names)
+                            assert.is_true(accepted, f)
+                        end
+                        if accepted then
+                            n = n + 1
+                        end
+                    end
+                end
+                pipe:close()
+                assert.is_true(n >= 10, "objects compared: " .. n)
+            end)
+
+            it("generated payloads", function()
+                math.randomseed(20261127)
+                local STR = { "a", "", "sub", "\\n", "\\u00e9", "x y",
+                              "\\\"", "\\ud83d\\ude00", "1" }
+                local NUM = { "0", "-0", "7", "-7", "123456789012345",
+                              "1234567890123456", "-999999999999999", "0.5",
+                              "-1e-5", "1E+2", "1e400", "4102444800" }
+                local gen
+                gen = function(depth)
+                    local r = math.random(depth > 3 and 6 or 8)
+                    if r == 1 then
+                        return '"' .. STR[math.random(#STR)] .. '"'
+                    elseif r == 2 then
+                        return NUM[math.random(#NUM)]
+                    elseif r == 3 then
+                        return ({ "true", "false", "null" })[math.random(3)]
+                    elseif r <= 6 then
+                        return '"' .. STR[math.random(#STR)]
+                               .. math.random(1000) .. '"'
+                    elseif r == 7 then
+                        local a = {}
+                        for i = 1, math.random(0, 3) do
+                            a[i] = gen(depth + 1)
+                        end
+                        return "[" .. table.concat(a, ",") .. "]"
+                    end
+                    local o = {}
+                    for i = 1, math.random(0, 3) do
+                        o[i] = '"k' .. i .. '":' .. gen(depth + 1)
+                    end
+                    return "{" .. table.concat(o, ",") .. "}"
+                end
+                for _ = 1, 500 do
+                    local members = {}
+                    for i = 1, math.random(0, 24) do
+                        members[i] = '"' .. STR[math.random(#STR)] .. "#" .. i
+                                     .. '":' .. gen(1)
+                    end
+                    local p = "{" .. table.concat(members, ",") .. "}"
+                    assert.is_true(check(p), p)
+                end
+            end)
+        end)
+
         it("reads a real SuperTokens v2 token (supertokens-python tests)",
            function()
             local tok = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsInZlcnNpb24iOiIy"

@@ -3,10 +3,13 @@
  * (must equal) stjwt_verify() against
  * fixed keysets (RSA, EC P-256/384/521, Ed25519; an HMAC secret; legacy
  * v1/v2 seeds).  Invariant: verify fails with parse's code whenever parse
- * fails; an accepted token has a real alg.
+ * fails; an accepted token has a real alg.  The payload members of a
+ * parse lie inside its payload, plain strings have no quote, backslash or
+ * control byte, and a plain number is what strtod reads.
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "stjwt.h"
 #include "fuzz_keys.h"
@@ -42,6 +45,44 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 
+static void
+check_members(const stjwt_result_t *r)
+{
+    const stjwt_member_t *m;
+    size_t n = stjwt_payload_members(v, &m), i, k;
+    char num[32];
+
+    for (i = 0; i < n; i++) {
+        if (m[i].value < r->payload
+            || m[i].value + m[i].value_len > r->payload + r->payload_len
+            || m[i].type == STJWT_JSON_ABSENT
+            || m[i].type > STJWT_JSON_OBJECT)
+        {
+            abort();
+        }
+        for (k = 0; m[i].plain && m[i].type == STJWT_JSON_STRING
+                    && k < m[i].value_len; k++)
+        {
+            if (m[i].value[k] == '"' || m[i].value[k] == '\\'
+                || (unsigned char) m[i].value[k] < 0x20)
+            {
+                abort();
+            }
+        }
+        if (m[i].plain && m[i].type == STJWT_JSON_NUMBER) {
+            if (m[i].value_len >= sizeof(num)) {
+                abort();
+            }
+            memcpy(num, m[i].value, m[i].value_len);
+            num[m[i].value_len] = '\0';
+            if (strtod(num, NULL) != m[i].number) {
+                abort();
+            }
+        }
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -53,6 +94,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* parse, then the signature of what was parsed, must answer as one
      * full verify */
     prc = stjwt_parse(v, (const char *) data, size, &r, &msg);
+    if (prc == STJWT_OK) {
+        check_members(&r);
+    }
     use = r.alg_id >= STJWT_ALG_HS256 ? ks_hs : ks;
     qrc = stjwt_verify_parsed(v, use, (const char *) data, size, &msg);
     vrc = stjwt_verify(v, use, (const char *) data, size, &r, &msg);

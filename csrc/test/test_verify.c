@@ -1078,6 +1078,123 @@ test_opaque(void)
     stjwt_verifier_free(v);
 }
 
+static const stjwt_member_t *
+member(const stjwt_member_t *m, size_t n, const char *name)
+{
+    size_t i, len = strlen(name);
+
+    for (i = 0; i < n; i++) {
+        if (m[i].name_len == len && memcmp(m[i].name, name, len) == 0) {
+            return &m[i];
+        }
+    }
+    return NULL;
+}
+
+
+static int
+member_is(const stjwt_member_t *m, size_t n, const char *name, int type,
+    int plain, const char *value)
+{
+    const stjwt_member_t *e = member(m, n, name);
+
+    return e != NULL && e->type == type && e->plain == plain
+           && (value == NULL || (e->value_len == strlen(value)
+                                 && memcmp(e->value, value,
+                                           e->value_len) == 0));
+}
+
+
+/* stjwt_payload_members(): what a caller needs to build the payload
+ * without a second JSON parse, and only after a call that succeeded. */
+static void
+test_payload_members(void)
+{
+    int A = STJWT_ALG_RS256;
+    char *h = hdr(A, "rsa1"), *t, *big;
+    const stjwt_member_t *m = NULL, *e;
+    stjwt_verifier_t *v;
+    size_t n, i;
+
+    t = tok_for(A, h, "{\"s\":\"plain\",\"e\":\"a\\nb\",\"i\":1795862479,"
+                "\"n\":-42,\"z\":-0,\"f\":1.5,\"x\":1e3,"
+                "\"d16\":1234567890123456,\"d15\":123456789012345,"
+                "\"t\":true,\"F\":false,\"N\":null,\"o\":{\"a\":[1]},"
+                "\"a\":[1,\"x\"],\"k\\u00e9y\":\"v\",\"u\":\"\\u00e9\"}");
+    is_rc(verify(v_def, ks_all, t), STJWT_OK, "members: verify");
+    n = stjwt_payload_members(v_def, &m);
+    ok(n == 16 && m != NULL, "members: 16 (%zu)", n);
+    ok(member_is(m, n, "s", STJWT_JSON_STRING, 1, "plain"),
+       "plain string: its bytes, no quotes");
+    ok(member_is(m, n, "e", STJWT_JSON_STRING, 0, "\"a\\nb\""),
+       "escaped string: its JSON text");
+    ok(member_is(m, n, "u", STJWT_JSON_STRING, 0, "\"\\u00e9\""),
+       "\\u escape: its JSON text");
+    e = member(m, n, "i");
+    ok(e && e->type == STJWT_JSON_NUMBER && e->plain
+       && e->number == 1795862479.0, "integer: exact number");
+    e = member(m, n, "n");
+    ok(e && e->plain && e->number == -42.0, "negative integer");
+    e = member(m, n, "z");
+    ok(e && e->plain && e->number == 0 && signbit(e->number),
+       "-0 keeps its sign");
+    ok(member_is(m, n, "d15", STJWT_JSON_NUMBER, 1, NULL)
+       && member(m, n, "d15")->number == 123456789012345.0,
+       "15 digits: plain");
+    ok(member_is(m, n, "d16", STJWT_JSON_NUMBER, 0, "1234567890123456"),
+       "16 digits: JSON text (may not be exact)");
+    ok(member_is(m, n, "f", STJWT_JSON_NUMBER, 0, "1.5"),
+       "fraction: JSON text");
+    ok(member_is(m, n, "x", STJWT_JSON_NUMBER, 0, "1e3"),
+       "exponent: JSON text");
+    ok(member_is(m, n, "t", STJWT_JSON_TRUE, 0, NULL)
+       && member_is(m, n, "F", STJWT_JSON_FALSE, 0, NULL)
+       && member_is(m, n, "N", STJWT_JSON_NULL, 0, NULL),
+       "true, false, null");
+    ok(member_is(m, n, "o", STJWT_JSON_OBJECT, 0, "{\"a\":[1]}")
+       && member_is(m, n, "a", STJWT_JSON_ARRAY, 0, "[1,\"x\"]"),
+       "object and array: their JSON text");
+    ok(member_is(m, n, "k\xc3\xa9y", STJWT_JSON_STRING, 1, "v"),
+       "escaped name: unescaped");
+
+    /* More members than the pairwise limit: the scan sorts them. */
+    big = t_printf("{\"m39\":39");
+    for (i = 1; i < 40; i++) {
+        big = t_printf("%s,\"m%02zu\":%zu", big, 39 - i, 39 - i);
+    }
+    big = t_printf("%s}", big);
+    is_rc(verify(v_def, ks_all, tok_for(A, h, big)), STJWT_OK,
+          "40 members: verify");
+    n = stjwt_payload_members(v_def, &m);
+    ok(n == 40, "40 members (%zu)", n);
+    for (i = 0; i < 40; i++) {
+        e = member(m, n, t_printf("m%02zu", i));
+        if (e == NULL || !e->plain || e->number != (double) i) {
+            break;
+        }
+    }
+    ok(i == 40, "40 members: each once, with its value");
+
+    /* Nothing after a call that failed, or without a JSON payload. */
+    is_rc(verify(v_def, ks_all, with_sig(t, "AAAA")),
+          STJWT_E_BAD_SIGNATURE, "members: bad signature");
+    ok(stjwt_payload_members(v_def, &m) == 0 && m == NULL,
+       "no members after a failed verify");
+    is_rc(parse(v_def, t), STJWT_OK, "members: parse");
+    ok(stjwt_payload_members(v_def, &m) == 16, "members after parse");
+    is_rc(parse(v_def, "a.b"), STJWT_E_MALFORMED, "members: bad token");
+    ok(stjwt_payload_members(v_def, &m) == 0 && m == NULL,
+       "no members after a failed parse");
+    v = verifier(0, STJWT_OPT_OPAQUE_PAYLOAD, 0, 0);
+    is_rc(verify(v, ks_all, t), STJWT_OK, "members: opaque verify");
+    ok(stjwt_payload_members(v, &m) == 0 && m == NULL,
+       "no members for an opaque payload");
+    stjwt_verifier_free(v);
+    ok(stjwt_payload_members(NULL, &m) == 0 && m == NULL,
+       "NULL verifier");
+    ok(stjwt_payload_members(v_def, NULL) == 0, "NULL out");
+}
+
 
 static int
 detached(const stjwt_keyset_t *ks, int alg, const char *kid,
@@ -1321,6 +1438,7 @@ main(void)
     test_key_switching();
     test_legacy();
     test_opaque();
+    test_payload_members();
     test_detached();
     test_verify_parsed();
     test_args();

@@ -67,6 +67,16 @@ typedef struct stjwt_result_s {
     uint8_t     legacy;
 } stjwt_result_t;
 
+typedef struct stjwt_member_s {
+    const char *name;
+    size_t      name_len;
+    const char *value;
+    size_t      value_len;
+    double      number;
+    uint8_t     type;
+    uint8_t     plain;
+} stjwt_member_t;
+
 int stjwt_version(void);
 double stjwt_now_ms(void);
 const char *stjwt_rc_name(int rc);
@@ -87,6 +97,8 @@ int stjwt_verify(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
     const char **errmsg);
 int stjwt_verify_parsed(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
     const char *token, size_t len, const char **errmsg);
+size_t stjwt_payload_members(stjwt_verifier_t *v,
+    const stjwt_member_t **out);
 int stjwt_b64url_decode(const char *src, size_t len,
     unsigned char *dst, size_t *dlen);
 size_t stjwt_b64_encode(const unsigned char *src, size_t len,

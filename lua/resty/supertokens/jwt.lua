@@ -31,6 +31,8 @@ local tostring = tostring
 local type = type
 local json_decode = cjson.decode
 local json_encode = cjson.encode
+local json_null = cjson.null
+local table_new = require "table.new"
 
 
 local _M = { _VERSION = "0.1.0" }
@@ -40,6 +42,9 @@ local RC_OK = stffi.RC.OK
 local RC_MAX = stffi.RC.RC_MAX
 local JSON_STRING = stffi.JSON.STRING
 local JSON_NUMBER = stffi.JSON.NUMBER
+local JSON_NULL = stffi.JSON.NULL
+local JSON_TRUE = stffi.JSON.TRUE
+local JSON_FALSE = stffi.JSON.FALSE
 local ALG_NONE = stffi.ALG.NONE
 
 local DEFAULT_MAX_TOKEN_LEN = 16384
@@ -70,6 +75,7 @@ local errmsg = ffi_new("const char *[1]")
 local rc_out = ffi_new("int[1]")
 local ks_info = ffi_new("stjwt_keyset_info_t")
 local detached = ffi_new("stjwt_detached_t")
+local members_out = ffi_new("const stjwt_member_t *[1]")
 
 -- JOSE algorithm name -> stjwt_alg_e, for verify_detached().
 local ALG_IDS = {}
@@ -404,16 +410,52 @@ local function check_token(token, fn)
 end
 
 
+-- The payload object the verifier just scanned, as cjson.decode() would
+-- give it, built from the C scan's members: plain strings and integers
+-- (nearly every claim) need no second JSON parse; cjson decodes the rest
+-- (objects, arrays, escaped strings, other numbers) member by member.
+-- nil when cjson refuses a member (C validated the JSON: only a cjson
+-- limit can get here).
+local function payload_table(vh)
+    local n = tonumber(C.stjwt_payload_members(vh, members_out))
+    local m = members_out[0]
+    local t = table_new(0, n)
+    for i = 0, n - 1 do
+        local e = m[i]
+        local ty = e.type
+        local val
+        if e.plain ~= 0 then
+            if ty == JSON_STRING then
+                val = ffi_string(e.value, e.value_len)
+            else
+                val = e.number
+            end
+        elseif ty == JSON_NULL then
+            val = json_null
+        elseif ty == JSON_TRUE then
+            val = true
+        elseif ty == JSON_FALSE then
+            val = false
+        else
+            val = json_decode(ffi_string(e.value, e.value_len))
+            if val == nil then
+                return nil
+            end
+        end
+        t[ffi_string(e.name, e.name_len)] = val
+    end
+    return t
+end
+
+
 -- Successful parse/verify: header fields, claims and the decoded payload.
-local function success(self)
+local function success(self, vh)
     local res = result_table(result)
     if result.payload ~= nil then
-        local body = ffi_string(result.payload, result.payload_len)
-        res.payload_json = body
+        res.payload_json = ffi_string(result.payload, result.payload_len)
         if not self.opaque then
-            local payload = json_decode(body)
+            local payload = payload_table(vh)
             if payload == nil then
-                -- C validated the JSON; only a cjson limit can get here.
                 return nil, "bad_json", res
             end
             res.payload = payload
@@ -435,7 +477,7 @@ function verifier_mt:parse(token)
     if rc ~= RC_OK then
         return nil, rc_name(rc), result_table(result)
     end
-    return success(self)
+    return success(self, vh)
 end
 
 
@@ -457,7 +499,7 @@ function verifier_mt:verify(ks, token)
     if rc ~= RC_OK then
         return nil, rc_name(rc), result_table(result)
     end
-    return success(self)
+    return success(self, vh)
 end
 
 

@@ -389,11 +389,15 @@ local request_mt = {
 
 local function new_request()
     -- $http_cookie is every Cookie header joined with "; ", as above.
-    return setmetatable({
+    -- Not `return setmetatable(...)`: a trace cannot return to a lower
+    -- frame after a tail call to a builtin, so every trace through here
+    -- aborted ("leaving loop in root trace at setmetatable").
+    local req = setmetatable({
         method = get_method(),
         header = setmetatable({}, lazy_header_mt),
         cookie = ngx_var.http_cookie,
     }, request_mt)
+    return req
 end
 
 

@@ -488,7 +488,8 @@ end
 -- @return result table: `alg, alg_id, kid, typ, version, legacy,
 --   kid_type, typ_type, version_type, exp, nbf, iat, stt, exp_type,
 --   nbf_type, iat_type, stt_type, payload_json, payload` (payload is the
---   cjson-decoded table with cjson.null kept; nil for opaque payloads)
+--   table cjson.decode() would give, cjson.null kept; nil for opaque
+--   payloads)
 -- @return nil, or the reason code
 -- @return on failure, the header fields parsed so far (for logging)
 function verifier_mt:verify(ks, token)

@@ -642,7 +642,8 @@ end
 -- after a few tries sends its exit to the interpreter for the rest of the
 -- request.  coroutine.running() is a builtin LuaJIT does not compile: a
 -- trace stops cleanly there (stitch, or return to the interpreter), so no
--- trace ever reaches the pcall frame.
+-- trace ever reaches the pcall frame.  spec/26 fails if a LuaJIT ever
+-- compiles it.
 local trace_stop = coroutine.running
 
 local function verify_framed(conf, route, req, env)

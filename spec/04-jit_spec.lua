@@ -53,10 +53,12 @@ describe("JIT compilation of the hot path", function()
     end
 
     -- A trace that meets a hot loop it did not start in stops ("inner
-    -- loop in root trace", "leaving loop in root trace") and the loop
-    -- gets a trace of its own, which later traces link to: LuaJIT's
-    -- normal way into nested loops (the payload members loop), as long as
-    -- that loop trace exists and nothing is blacklisted.
+    -- loop in root trace", "leaving loop in root trace"); then either the
+    -- loop gets a trace of its own that later traces link to, or, after
+    -- such aborts, an outer trace unrolls it: LuaJIT's normal ways into a
+    -- short nested loop (the payload members loop).  Which one happens
+    -- depends on shared hot counters (memory layout), so only "nothing is
+    -- blacklisted" and "our code was compiled" are asserted.
     local NESTED_LOOP = { "inner loop in root trace",
                           "leaving loop in root trace" }
 
@@ -75,16 +77,10 @@ describe("JIT compilation of the hot path", function()
     local function assert_compiled(lines, text)
         assert.is_nil(text:find("NYI", 1, true), text)
         assert.is_nil(text:find("blacklisted", 1, true), text)
-        local nested = false
         for _, line in ipairs(lines) do
             if line:match("^%[TRACE %-%-%-") then
                 assert.is_true(nested_loop_abort(line), text)
-                nested = true
             end
-        end
-        if nested then
-            assert.is_truthy(text:match("%[TRACE%s+%d+ jwt%.lua:%d+ loop%]"),
-                             text)
         end
         assert.is_truthy(text:match("%[TRACE%s+%d+ [^%]]-jwt%.lua:%d+")
                          or text:match("%[TRACE%s+%d+ 04%-jit_spec%.lua:"),

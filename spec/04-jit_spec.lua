@@ -71,14 +71,25 @@ describe("JIT compilation of the hot path", function()
         return false
     end
 
+    -- Where a trace starts: "jwt.lua" in "[TRACE --- (2/3) jwt.lua:431 --".
+    -- Traces of busted's own code (its environment.lua runs hot too) are
+    -- not judged.
+    local OURS = { ["jwt.lua"] = true, ["ffi.lua"] = true,
+                   ["04-jit_spec.lua"] = true }
+
+    local function started_in_ours(line)
+        local rest = line:gsub("^%[TRACE%s+[%d%-]+%s+", ""):gsub("^%b()%s*", "")
+        return OURS[rest:match("^([%w%-_]+%.lua):")] == true
+    end
+
     -- No NYI, no other abort, and our code was compiled: a trace starts in
     -- the loop or in jwt.lua.  (Whether LuaJIT also closes the spec's own
     -- loop into a trace depends on shared hot counters; not asserted.)
     local function assert_compiled(lines, text)
-        assert.is_nil(text:find("NYI", 1, true), text)
         assert.is_nil(text:find("blacklisted", 1, true), text)
         for _, line in ipairs(lines) do
-            if line:match("^%[TRACE %-%-%-") then
+            if line:match("^%[TRACE %-%-%-") and started_in_ours(line) then
+                assert.is_nil(line:find("NYI", 1, true), text)
                 assert.is_true(nested_loop_abort(line), text)
             end
         end

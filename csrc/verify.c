@@ -273,14 +273,33 @@ parse_header(stjwt_verifier_t *v, const unsigned char *hdr, size_t len,
 }
 
 
+/* An integer of at most 15 digits (exact in a double), as strtod reads
+ * it; 0 for anything else. */
+static int
+plain_integer(const unsigned char *q, size_t len, double *out)
+{
+    uint64_t u = 0;
+    size_t k, neg = (len > 0 && q[0] == '-');
+
+    if (len - neg == 0 || len - neg > 15) {
+        return 0;
+    }
+    for (k = neg; k < len; k++) {
+        if (q[k] < '0' || q[k] > '9') {
+            return 0;
+        }
+        u = u * 10 + (uint64_t) (q[k] - '0');
+    }
+    *out = neg ? -(double) u : (double) u;
+    return 1;
+}
+
+
 static int
 claim(stjwt_verifier_t *v, const unsigned char *p, const char *name,
     double *val, uint8_t *type)
 {
     const st_jmember_t *m = st_json_find(&v->obj, name, strlen(name));
-    const unsigned char *q;
-    uint64_t u = 0;
-    size_t k;
     double d;
 
     if (m == NULL) {
@@ -290,16 +309,8 @@ claim(stjwt_verifier_t *v, const unsigned char *p, const char *name,
     if (m->type != STJWT_JSON_NUMBER) {
         return STJWT_OK;        /* the caller judges wrong types */
     }
-    /* Timestamps are plain integers: up to 15 digits are exact in a
-     * double, so this gives strtod's answer without its cost. */
-    q = p + m->val_off;
-    for (k = 0; k < m->val_len && k < 16 && q[k] >= '0' && q[k] <= '9';
-         k++)
-    {
-        u = u * 10 + (uint64_t) (q[k] - '0');
-    }
-    if (k == m->val_len && k <= 15) {
-        *val = (double) u;
+    /* Timestamps are plain integers: strtod's answer without its cost. */
+    if (plain_integer(p + m->val_off, m->val_len, val)) {
         return STJWT_OK;
     }
     /* strtod needs a terminator; the copy is bounded by the payload. */
@@ -832,28 +843,6 @@ stjwt_verify_detached(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
 
 done:
     return finish(&e, errmsg);
-}
-
-
-/* An integer of at most 15 digits (exact in a double), as strtod reads
- * it; 0 for anything else. */
-static int
-plain_integer(const unsigned char *q, size_t len, double *out)
-{
-    uint64_t u = 0;
-    size_t k = 0, neg = (len > 0 && q[0] == '-');
-
-    if (len - neg == 0 || len - neg > 15) {
-        return 0;
-    }
-    for (k = neg; k < len; k++) {
-        if (q[k] < '0' || q[k] > '9') {
-            return 0;
-        }
-        u = u * 10 + (uint64_t) (q[k] - '0');
-    }
-    *out = neg ? -(double) u : (double) u;
-    return 1;
 }
 
 

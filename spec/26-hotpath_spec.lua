@@ -47,6 +47,13 @@ describe("request path on a cached token (nginx)", function()
         return tonumber(get("/parses").body)
     end
 
+    -- The worker's jit.v log (traces flushed first) while requests() runs.
+    local function jit_log(requests)
+        get("/jit/on")
+        requests()
+        return get("/jit/off").body
+    end
+
     setup(function()
         k = keys.rsa(2048, "d-hot")
         dir = keys.tmpdir()
@@ -166,11 +173,11 @@ describe("request path on a cached token (nginx)", function()
        function()
         local auth = { { "Authorization", "Bearer "
                                           .. mint(payload("u-jit")) } }
-        get("/jit/on")
-        for _ = 1, 300 do
-            assert.equal(200, get("/api/user", auth).status)
-        end
-        local log = get("/jit/off").body
+        local log = jit_log(function()
+            for _ = 1, 300 do
+                assert.equal(200, get("/api/user", auth).status)
+            end
+        end)
         assert.truthy(log:find("TRACE", 1, true), "jit.v saw no traces")
         local bad = {}
         for line in log:gmatch("[^\n]+") do
@@ -317,11 +324,11 @@ describe("request path on a cached token (nginx)", function()
         assert.truthy(line)
         local auth = { { "Authorization", "Bearer "
                                           .. mint(payload("u-jit1")) } }
-        get("/jit/on")
-        for _ = 1, 300 do
-            assert.equal(200, get("/one", auth).status)
-        end
-        local log = get("/jit/off").body
+        local log = jit_log(function()
+            for _ = 1, 300 do
+                assert.equal(200, get("/one", auth).status)
+            end
+        end)
         local at = "decide.lua:" .. line .. " "
         local compiled, aborted = false, {}
         for l in log:gmatch("[^\n]+") do
@@ -352,15 +359,16 @@ describe("request path on a cached token (nginx)", function()
     -- of every such request to the interpreter.
     it("user_endpoint: traces that start inside the decision end before "
        .. "the pcall frame (misses and rejections)", function()
-        get("/jit/on")
-        for i = 1, 240 do
-            local tok = i % 3 == 0 and "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"
-                        or mint(payload("u-miss-" .. i))
-            local want = i % 3 == 0 and 401 or 200
-            assert.equal(want, get("/one", { { "Authorization",
-                                               "Bearer " .. tok } }).status)
-        end
-        local log = get("/jit/off").body
+        local log = jit_log(function()
+            for i = 1, 240 do
+                local tok = i % 3 == 0 and "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"
+                            or mint(payload("u-miss-" .. i))
+                local want = i % 3 == 0 and 401 or 200
+                assert.equal(want, get("/one", { { "Authorization",
+                                                   "Bearer " .. tok } })
+                                   .status)
+            end
+        end)
         assert.truthy(log:find("TRACE", 1, true), "jit.v saw no traces")
         -- A trace that reaches the pcall frame aborts "at decide.lua:"
         -- (verify_framed's return); only the continuation after the stop

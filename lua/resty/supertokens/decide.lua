@@ -633,7 +633,6 @@ function _M.verify(conf, route, req, env)
 end
 
 
-
 -- A Lua frame between pcall() and verify(): LuaJIT cannot compile a trace
 -- that returns into a pcall frame it did not enter ("NYI: return to lower
 -- frame").  Without this frame the root trace of verify() aborts; without

@@ -41,6 +41,7 @@ local P = QUICK and {
     n_unique = 8000, cache_size = 1000, warm_secs = 2,
 }
 P.c_rounds = env_num("BENCH_ROUNDS", P.c_rounds)
+P.cache_size = env_num("BENCH_CACHE_SIZE", P.cache_size)
 -- Micro benches time thread CPU (time other processes steal does not
 -- count) unless BENCH_CLOCK=wall.
 local CLOCK = getenv("BENCH_CLOCK") == "wall" and "wall" or "cpu"

@@ -257,14 +257,51 @@ describe("config.new errors name the field", function()
                      err_of({ session = { cookie_secure = "yes" } }))
         assert.equal("supertokens.config: token_cache_size: must be an integer",
                      err_of({ token_cache_size = 1.5 }))
-        assert.equal("supertokens.config: token_cache_size: must be >= 0",
-                     err_of({ token_cache_size = -1 }))
-        assert.equal("supertokens.config: token_cache_min_uses: must be >= 1",
+        assert.equal("supertokens.config: token_cache_size: must be between "
+                     .. "0 and 10000000", err_of({ token_cache_size = -1 }))
+        assert.equal("supertokens.config: token_cache_min_uses: must be "
+                     .. "between 1 and 100",
                      err_of({ token_cache_min_uses = 0 }))
         assert.equal("supertokens.config: token_cache_min_uses: must be an "
                      .. "integer", err_of({ token_cache_min_uses = 1.5 }))
         assert.equal("supertokens.config: app_info: must be a table",
                      err_of({ app_info = "x" }))
+    end)
+
+    -- Every bounded setting: both ends accepted, one past either end
+    -- refused with the field's name (the Kong schema has the same bounds:
+    -- it reads config.RANGES).
+    it("numeric ranges", function()
+        local function with(path, v)
+            local u = H.user_config()
+            local parent, key = u, path
+            local dot = path:find(".", 1, true)
+            if dot then
+                key = path:sub(dot + 1)
+                parent = u[path:sub(1, dot - 1)] or {}
+                u[path:sub(1, dot - 1)] = parent
+            end
+            parent[key] = v
+            return u
+        end
+        local n = 0
+        for path, range in pairs(config.RANGES) do
+            local lo, hi = range[1], range[2]
+            for _, v in ipairs({ lo, hi }) do
+                local c, err = config.new(with(path, v))
+                assert.is_table(c, path .. " = " .. v .. ": " .. tostring(err))
+            end
+            local want = "supertokens.config: " .. path .. ": must be between "
+                         .. lo .. " and " .. hi
+            assert.equal(want, err_of(nil, with(path, lo - 1)))
+            assert.equal(want, err_of(nil, with(path, hi + 1)))
+            n = n + 1
+        end
+        assert.equal(9, n)
+        local c = assert(config.new(with("token_cache_min_uses", 100)))
+        assert.equal(100, c.token_cache_min_uses)
+        c = assert(config.new(with("http.keepalive_pool", 0)))
+        assert.equal(0, c.http.keepalive_pool)
     end)
 
     it("required app_info fields", function()

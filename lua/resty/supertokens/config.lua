@@ -108,6 +108,46 @@ local function fail(field, msg)
 end
 
 
+-- Bounds of the numeric settings, inclusive, by dotted path.  The Kong
+-- schema takes its `between` ranges from here, so both shells refuse the
+-- same values.
+local TIMEOUT_RANGE = { 0, 3600000 }
+_M.RANGES = {
+    token_cache_size = { 0, 10000000 },
+    token_cache_min_uses = { 1, 100 },
+    ["cors.max_age"] = { 0, 86400 * 365 },
+    ["http.connect_timeout"] = TIMEOUT_RANGE,
+    ["http.send_timeout"] = TIMEOUT_RANGE,
+    ["http.read_timeout"] = TIMEOUT_RANGE,
+    ["http.keepalive_timeout"] = TIMEOUT_RANGE,
+    ["http.max_body_size"] = { 0, 1073741824 },
+    ["http.keepalive_pool"] = { 0, 10000 },
+}
+
+
+-- The first setting of c (checked input) outside its range, as an error.
+local function check_ranges(c)
+    local bad
+    for path, range in pairs(_M.RANGES) do
+        local v = c
+        for part in path:gmatch("[^.]+") do
+            v = type(v) == "table" and v[part] or nil
+        end
+        if type(v) == "number" and (v < range[1] or v > range[2])
+           and (bad == nil or path < bad)
+        then
+            bad = path
+        end
+    end
+    if bad then
+        local range = _M.RANGES[bad]
+        return fail(bad, "must be between " .. range[1] .. " and "
+                         .. range[2])
+    end
+    return true
+end
+
+
 local function is_unset(v)
     return v == nil or v == NULL
 end
@@ -297,6 +337,11 @@ function _M.new(user)
     if not c then
         return nil, err
     end
+    local ok
+    ok, err = check_ranges(c)
+    if not ok then
+        return nil, err
+    end
     local conf = { cdi_version = _M.CDI_VERSION, warnings = {} }
 
     -- app_info
@@ -367,7 +412,6 @@ function _M.new(user)
     conf.session = sess
 
     local ttm = s.get_token_transfer_method or "any"
-    local ok
     ok, err = one_of("session.get_token_transfer_method", ttm,
                      { "any", "cookie", "header" })
     if not ok then
@@ -540,16 +584,8 @@ function _M.new(user)
     -- gateway-only options
     conf.public_suffix_list = c.public_suffix_list
     conf.shared_dict = c.shared_dict or "supertokens"
-    local tcs = c.token_cache_size or 10000
-    if tcs < 0 then
-        return fail("token_cache_size", "must be >= 0")
-    end
-    conf.token_cache_size = tcs
-    local tcm = c.token_cache_min_uses or 2
-    if tcm < 1 then
-        return fail("token_cache_min_uses", "must be >= 1")
-    end
-    conf.token_cache_min_uses = tcm
+    conf.token_cache_size = c.token_cache_size or 10000
+    conf.token_cache_min_uses = c.token_cache_min_uses or 2
 
     conf.upstream_headers = with_defaults(c.upstream_headers,
                                           DEFAULT_UPSTREAM)
@@ -561,11 +597,6 @@ function _M.new(user)
     end
 
     conf.http = with_defaults(c.http, DEFAULT_HTTP)
-    for k, v in pairs(conf.http) do
-        if type(v) == "number" and v < 0 then
-            return fail("http." .. k, "must be >= 0")
-        end
-    end
 
     conf.log = with_defaults(c.log, { level = "warn", reasons = true })
     ok, err = one_of("log.level", conf.log.level, LOG_LEVELS)

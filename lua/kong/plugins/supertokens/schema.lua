@@ -18,7 +18,6 @@ local STATUS_RANGE = { 300, 999 }
 -- nginx closes the connection instead of answering 444 and 499, and
 -- kong.response.exit() ends with ngx.exit(status): those cannot be sent.
 local NGINX_CLOSE = { 444, 499 }
-local TIMEOUT_RANGE = { 0, 3600000 }
 local SECONDS_RANGE = { 0, 315360000 }
 
 local CLAIM_CHECKS = {
@@ -242,12 +241,12 @@ return {
                     { default = "supertokens" }) },
                 { token_cache_size = {
                     type = "integer", default = 10000,
-                    between = { 0, 10000000 },
+                    between = config.RANGES.token_cache_size,
                     description = "Verified tokens remembered per worker "
                         .. "(0 disables the cache)." } },
                 { token_cache_min_uses = {
                     type = "integer", default = 2,
-                    between = { 1, 100 },
+                    between = config.RANGES.token_cache_min_uses,
                     description = "Verifications of a token before it "
                         .. "gets a cache entry (2: tokens seen once never "
                         .. "take cache space)." } },
@@ -280,7 +279,8 @@ return {
                             description = "Response headers exposed to the "
                                 .. "website." } },
                         { max_age = {
-                            type = "integer", between = { 0, 86400 * 365 },
+                            type = "integer",
+                            between = config.RANGES["cors.max_age"],
                             description = "Access-Control-Max-Age of "
                                 .. "preflight answers (s)." } },
                     },
@@ -316,15 +316,15 @@ return {
                     fields = {
                         { connect_timeout = {
                             type = "integer", default = 1000,
-                            between = TIMEOUT_RANGE,
+                            between = config.RANGES["http.connect_timeout"],
                             description = "Connect timeout (ms)." } },
                         { send_timeout = {
                             type = "integer", default = 5000,
-                            between = TIMEOUT_RANGE,
+                            between = config.RANGES["http.send_timeout"],
                             description = "Send timeout (ms)." } },
                         { read_timeout = {
                             type = "integer", default = 5000,
-                            between = TIMEOUT_RANGE,
+                            between = config.RANGES["http.read_timeout"],
                             description = "Read timeout (ms)." } },
                         { ssl_verify = {
                             type = "boolean", default = true,
@@ -332,17 +332,17 @@ return {
                                 .. "certificate." } },
                         { max_body_size = {
                             type = "integer", default = 1048576,
-                            between = { 0, 1073741824 },
+                            between = config.RANGES["http.max_body_size"],
                             description = "Largest core answer read "
                                 .. "(bytes)." } },
                         { keepalive_timeout = {
                             type = "integer", default = 60000,
-                            between = TIMEOUT_RANGE,
+                            between = config.RANGES["http.keepalive_timeout"],
                             description = "Idle time of pooled core "
                                 .. "connections (ms)." } },
                         { keepalive_pool = {
                             type = "integer", default = 32,
-                            between = { 0, 10000 },
+                            between = config.RANGES["http.keepalive_pool"],
                             description = "Pooled core connections per "
                                 .. "worker." } },
                     },

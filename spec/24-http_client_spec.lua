@@ -382,6 +382,21 @@ describe("resty.supertokens.http in nginx", function()
         }, run("parse_url").parsed)
     end)
 
+    -- Core calls and JWKS fetches both take their request options from
+    -- http.options(conf.http, ...).
+    it("builds request options from the http settings", function()
+        local r = run("options")
+        assert.same({ url = "http://h/", method = "GET",
+                      connect_timeout = 1000, send_timeout = 5000,
+                      read_timeout = 5000, timeout = 11000 }, r.defaults)
+        assert.same({ url = "http://h/x", method = "POST",
+                      headers = { a = "b" }, body = "{}",
+                      connect_timeout = 10, send_timeout = 20,
+                      read_timeout = 30, timeout = 60, max_body_size = 40,
+                      ssl_verify = false, keepalive_timeout = 50,
+                      keepalive_pool = 60 }, r.given)
+    end)
+
     it("takes a user client table (http_client hook)", function()
         local r = run("hook_table")
         assert.equal("http://x/y", r.seen)

@@ -69,10 +69,6 @@ local function request(conf, state, method, path, query, body, rid)
         headers["content-type"] = CONTENT_TYPE
     end
 
-    local c = conf.http or {}
-    local connect = c.connect_timeout or 1000
-    local send = c.send_timeout or 5000
-    local read = c.read_timeout or 5000
     local target = path .. encode_query(query)
 
     local n = #hosts
@@ -83,20 +79,9 @@ local function request(conf, state, method, path, query, body, rid)
         local host = hosts[i]
         ngx.update_time()
         local t0 = ngx.now()
-        local res, err, stage = state.client.request({
-            url = host.domain .. (host.base_path or "") .. target,
-            method = method,
-            headers = headers,
-            body = body,
-            connect_timeout = connect,
-            send_timeout = send,
-            read_timeout = read,
-            timeout = connect + send + read,
-            max_body_size = c.max_body_size,
-            ssl_verify = c.ssl_verify,
-            keepalive_timeout = c.keepalive_timeout,
-            keepalive_pool = c.keepalive_pool,
-        })
+        local res, err, stage = state.client.request(http.options(
+            conf.http, host.domain .. (host.base_path or "") .. target,
+            method, headers, body))
         ngx.update_time()
         metrics.core_call(path, (res and res.status == 200)
                               and metrics.core_result(res.body) or "error",

@@ -675,6 +675,31 @@ local function exchange(u, opts, req, method, deadline)
 end
 
 
+-- options(c, url, method, headers, body) -> opts for request() from a
+-- config's `http` table (c may be nil: the config defaults apply), so
+-- core calls and JWKS fetches use the same timeouts and limits.
+function _M.options(c, url, method, headers, body)
+    c = c or {}
+    local connect = c.connect_timeout or 1000
+    local send = c.send_timeout or 5000
+    local read = c.read_timeout or 5000
+    return {
+        url = url,
+        method = method,
+        headers = headers,
+        body = body,
+        connect_timeout = connect,
+        send_timeout = send,
+        read_timeout = read,
+        timeout = connect + send + read,
+        max_body_size = c.max_body_size,
+        ssl_verify = c.ssl_verify,
+        keepalive_timeout = c.keepalive_timeout,
+        keepalive_pool = c.keepalive_pool,
+    }
+end
+
+
 -- request(opts) -> { status, headers, body } | nil, err
 --   opts.url (required), method ("GET"), headers (name -> value), body,
 --   connect_timeout, send_timeout, read_timeout (ms), timeout (ms, whole

@@ -37,7 +37,6 @@ local ngx_md5 = ngx.md5
 local type = type
 local pcall = pcall
 local ipairs = ipairs
-local pairs = pairs
 local tostring = tostring
 local setmetatable = setmetatable
 local concat = table.concat
@@ -139,7 +138,6 @@ function _M.new(conf, client)
         return nil, "supertokens.keys: " .. field .. ": " .. serr
     end
 
-    local c = conf.http or {}
     e = {
         conf = conf,
         ver = nil,
@@ -178,10 +176,6 @@ function _M.new(conf, client)
     -- Keys are namespaced by the core list, so two configs that talk to
     -- the same cores share one JWKS (and one cooldown), like one jose set.
     local ns = "st:jwks:" .. ngx_md5(concat(urls, ";")) .. ":"
-    local connect = c.connect_timeout or 1000
-    local send = c.send_timeout or 5000
-    local read = c.read_timeout or 5000
-
     e.static = false
     e.dict = dict
     e.urls = urls
@@ -197,19 +191,10 @@ function _M.new(conf, client)
                     or 14400) * 1000
     e.age_check_at = 0
     e.http = client or http.client(conf.http_client)
-    e.http_template = {
-        connect_timeout = connect,
-        send_timeout = send,
-        read_timeout = read,
-        timeout = connect + send + read,
-        max_body_size = c.max_body_size,
-        ssl_verify = c.ssl_verify,
-        keepalive_timeout = c.keepalive_timeout,
-        keepalive_pool = c.keepalive_pool,
-    }
+    e.http_conf = conf.http
     -- The lock outlives the slowest possible fetch, so a crashed fetcher
     -- cannot wedge the others for longer than that.
-    e.lock_ttl = #urls * (connect + send + read) / 1000 + 1
+    e.lock_ttl = #urls * http.options(conf.http).timeout / 1000 + 1
 
     engines[conf] = setmetatable(e, mt)
     return e
@@ -217,14 +202,8 @@ end
 
 
 function _M:request_opts(url)
-    local o = {}
-    for k, v in pairs(self.http_template) do
-        o[k] = v
-    end
-    o.url = url
-    o.method = "GET"
-    o.headers = { Accept = "application/json" }
-    return o
+    return http.options(self.http_conf, url, "GET",
+                        { Accept = "application/json" })
 end
 
 

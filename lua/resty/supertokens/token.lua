@@ -59,6 +59,19 @@ local function ws_len(s, i)
 end
 
 
+-- The index of the first byte at or after i that does not start JS
+-- whitespace.
+local function skip_ws(s, i)
+    while true do
+        local l = ws_len(s, i)
+        if not l then
+            return i
+        end
+        i = i + l
+    end
+end
+
+
 local WS_LAST = {
     [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1, [0x20] = 1,
     [0xa0] = 2, [0x80] = 3, [0x81] = 3, [0x82] = 3, [0x83] = 3, [0x84] = 3,
@@ -82,14 +95,7 @@ local function js_trim(s)
     then
         return s
     end
-    local i = 1
-    while true do
-        local l = ws_len(s, i)
-        if not l then
-            break
-        end
-        i = i + l
-    end
+    local i = skip_ws(s, 1)
     local j = n
     while j >= i do
         local l = WS_LAST[byte(s, j)]
@@ -112,14 +118,7 @@ local function parse_int(s)
             return c - 0x30     -- the usual "5"
         end
     end
-    local i = 1
-    while true do
-        local l = ws_len(s, i)
-        if not l then
-            break
-        end
-        i = i + l
-    end
+    local i = skip_ws(s, 1)
     local sign = 1
     local c = byte(s, i)
     if c == 0x2d then

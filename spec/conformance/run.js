@@ -88,6 +88,7 @@ function loadKnown() {
                 "listed under 'Differences from supertokens-node'");
         }
         k.re = {
+            gateway: new RegExp(k.gateway || ".*"),
             config: new RegExp(k.config || ".*"),
             case: new RegExp(k.case || ".*"),
             field: new RegExp(k.field || ".*"),
@@ -98,7 +99,8 @@ function loadKnown() {
 }
 
 function knownFor(known, cfg, name, d) {
-    return known.find((k) => k.re.config.test(cfg) && k.re.case.test(name) &&
+    return known.find((k) => k.re.gateway.test(GATEWAY) &&
+        k.re.config.test(cfg) && k.re.case.test(name) &&
         k.re.field.test(d.path));
 }
 

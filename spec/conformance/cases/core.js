@@ -161,6 +161,11 @@ db("expired token (no core call)", {
     headers: (c) => [bearer(c.T({ expIn: -1 }))],
     exp: (c) => via(c, "header", "refresh") });
 db("no token", { headers: () => [], exp: "unauth" });
+// node trims the token's sub (sanitizeStringInput) but takes the core's
+// userId as it comes.
+db("sub with spaces around it, session registered", {
+    setup: (c) => registered(c, { sub: "  gen-user  " }),
+    headers: (c, d) => [bearer(d.t)], exp: (c) => via(c, "header", "ok") });
 db("core verify 500", {
     setup: async (c) => {
         const d = await registered(c);

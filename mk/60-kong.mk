@@ -18,7 +18,8 @@ KONG_SPECS   := $(TOP)/spec/30-kong_schema_spec.lua \
 # examples/kong/README.md), so no Kong replay runs it.
 KONG_CONFORMANCE_CONFIGS ?= default,viaToken,crossSite,emailVerification,staticKeys,headerOnly,cookieOnly
 KONG_CONFORMANCE_GEN     ?= 0
-KONG_CONFORMANCE_PORT    ?= 47900
+# below the ephemeral port range, like the OpenResty run's 27300
+KONG_CONFORMANCE_PORT    ?= 27900
 # run.js takes the gateway script from CONFORMANCE_GATEWAY; its state
 # (core keys, gateway prefixes) goes under build/, out of reach of
 # anything that cleans /tmp meanwhile.

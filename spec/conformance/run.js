@@ -10,7 +10,7 @@
 //      CONFORMANCE_SEED (default: time-based, printed)
 //      CONFORMANCE_GEN=2000 (generated cases, spread over the configs)
 //      CONFORMANCE_CONFIGS=default,viaToken  CONFORMANCE_ONLY=<regex>
-//      CONFORMANCE_PORT=47300 (core; the sides use the next ports)
+//      CONFORMANCE_PORT=27300 (core; the sides use the next ports)
 //      CONFORMANCE_VERBOSE=1 (print every case)  CONFORMANCE_KEEP=1 (keep the
 //      temp dir with keys and process logs; kept anyway on failure)
 //      CONFORMANCE_B_ENV='{"ST_ANTI_CSRF":"VIA_TOKEN"}' (extra env for the
@@ -33,7 +33,10 @@ const SEED = env.CONFORMANCE_SEED !== undefined
     ? Number(env.CONFORMANCE_SEED) : (Date.now() % 2147483647);
 const GEN = Number(env.CONFORMANCE_GEN !== undefined
     ? env.CONFORMANCE_GEN : 2000);
-const BASE_PORT = Number(env.CONFORMANCE_PORT || 47300);
+// Below Linux's ephemeral range (32768-60999): a port this suite's own
+// client connections used a moment ago can sit in TIME_WAIT, and a listener
+// cannot bind it then.
+const BASE_PORT = Number(env.CONFORMANCE_PORT || 27300);
 const CORE_PORT = BASE_PORT;
 const SDK_PORT = BASE_PORT + 1;
 const B_PORT = BASE_PORT + 2;

@@ -9,7 +9,7 @@
 // 200), signs out, and is refused. Prints one line per check and
 // "N passed, M failed".
 //
-// env: BROWSER_PORT (47400: core; +1 SDK app; +2 nginx), CHROMIUM
+// env: BROWSER_PORT (27400: core; +1 SDK app; +2 nginx), CHROMIUM
 //      (/usr/bin/chromium), BROWSER_MODES (cookie,header), BROWSER_KEEP=1
 const fs = require("fs");
 const os = require("os");
@@ -19,7 +19,7 @@ const { getJson } = require("../lib/http");
 
 const HERE = __dirname;
 const TOP = path.resolve(HERE, "..", "..", "..");
-const BASE = Number(process.env.BROWSER_PORT || 47400);
+const BASE = Number(process.env.BROWSER_PORT || 27400);
 const CORE_PORT = BASE;
 const SDK_PORT = BASE + 1;
 const WEB_PORT = BASE + 2;

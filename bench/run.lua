@@ -273,6 +273,25 @@ local function cpu_ns(pids)
     return sum
 end
 
+-- Kernel-mode CPU time of the nginx workers, in ns (/proc/<pid>/stat
+-- stime, clock ticks): the share of cpu_ns() spent in the kernel.
+local TICK_NS = 1e9 / (tonumber(trim(sh("getconf CLK_TCK"))) or 100)
+local function sys_ns(pids)
+    local sum = 0
+    for _, pid in ipairs(pids) do
+        -- Fields after the ")" that ends comm: state is field 3, stime 15.
+        local rest = (read(fmt("/proc/%d/stat", pid)) or ""):match("%) (.*)")
+        local f, i = {}, 3
+        for x in (rest or ""):gmatch("%S+") do
+            f[i] = x
+            i = i + 1
+            if i > 15 then break end
+        end
+        sum = sum + (tonumber(f[15]) or 0) * TICK_NS
+    end
+    return sum
+end
+
 local function loadavg()
     return trim(read("/proc/loadavg") or ""):match("^(%S+ %S+ %S+)")
 end
@@ -331,7 +350,8 @@ local function wrk_rounds(port, conns, secs, rounds, only)
         if not only or only[s[1]] then
             list[#list + 1] = s
             res[s[1]] = { rps = {}, p50_ms = {}, p99_ms = {}, non2xx = 0,
-                          socket_errors = 0, cpu_us = {}, busy = {} }
+                          socket_errors = 0, cpu_us = {}, sys_us = {},
+                          busy = {} }
         end
     end
     for r = 1, rounds do
@@ -347,11 +367,12 @@ local function wrk_rounds(port, conns, secs, rounds, only)
                 sleep(0.3)
             end
             local k0 = counted and cache_counts(port)
-            local c0 = cpu_ns(pids)
+            local c0, s0 = cpu_ns(pids), sys_ns(pids)
             local w = wrk({ port = port, conns = conns, secs = secs,
                             path = s[2], file = DATA .. "/" .. s[3],
                             mode = s[4] })
             local cpu = cpu_ns(pids) - c0
+            local sys = sys_ns(pids) - s0
             if counted and #pids > 1 then sleep(1.1) end
             local k1 = counted and cache_counts(port)
             local t = res[s[1]]
@@ -361,6 +382,7 @@ local function wrk_rounds(port, conns, secs, rounds, only)
             end
             if w.requests > 0 then
                 t.cpu_us[#t.cpu_us + 1] = cpu / 1000 / w.requests
+                t.sys_us[#t.sys_us + 1] = sys / 1000 / w.requests
             end
             t.busy[#t.busy + 1] = cpu / 1000 / w.duration_us / #pids
             t.rps[#t.rps + 1] = w.rps
@@ -381,6 +403,7 @@ local function summarize_wrk(res)
                     p50_ms = round(median(t.p50_ms), 3),
                     p99_ms = round(median(t.p99_ms), 3),
                     nginx_cpu_us_per_req = round(median(t.cpu_us), 2),
+                    nginx_sys_us_per_req = round(median(t.sys_us), 2),
                     nginx_busy_pct = round(100 * (median(t.busy) or 0), 1),
                     cache_hit_pct = (t.hits and (t.hits + t.misses) > 0)
                         and round(100 * t.hits / (t.hits + t.misses), 2)
@@ -422,7 +445,8 @@ local ORDER = {
     "lua_cached_ns", "bytes_per_verify_lua", "speedup_vs_libjwt",
     "speedup_vs_lua_resty_jwt", "nginx_cached_vs_static",
     "nginx_uncached_vs_bare_verify", "nginx_cached_vs_static_cpu",
-    "nginx_uncached_vs_bare_verify_cpu", "nginx_floor_cached_vs_static",
+    "nginx_uncached_vs_bare_verify_cpu",
+    "nginx_uncached_vs_bare_verify_user_cpu", "nginx_floor_cached_vs_static",
     "nginx_cached_vs_floor", "nginx_proxy_cached_vs_static",
     "lua_decide_cached_ns",
     "bytes_per_decide_lua",
@@ -445,8 +469,8 @@ end
 
 local function print_table(out)
     local lines = {
-        fmt("%-34s %14s %10s  %s", "figure", "value", "goal", "status"),
-        string.rep("-", 70),
+        fmt("%-40s %14s %10s  %s", "figure", "value", "goal", "status"),
+        string.rep("-", 76),
     }
     for _, k in ipairs(ORDER) do
         local v, g = out[k], GOALS[k]
@@ -457,11 +481,11 @@ local function print_table(out)
         elseif g then
             status = "n/a"
         end
-        lines[#lines + 1] = fmt("%-34s %14s %10s  %s", k,
+        lines[#lines + 1] = fmt("%-40s %14s %10s  %s", k,
                                 type(v) == "number" and tostring(v)
                                 or "null", goal, status)
     end
-    lines[#lines + 1] = string.rep("-", 70)
+    lines[#lines + 1] = string.rep("-", 76)
     for _, w in ipairs({ "workers_1", "workers_2" }) do
         local n = out.nginx[w]
         for _, s in ipairs(SCENARIOS) do
@@ -469,9 +493,10 @@ local function print_table(out)
             if t then
                 lines[#lines + 1] = fmt(
                     "%-9s c32 %-8s %7s req/s p50 %6.3f p99 %7.3f ms"
-                    .. " nginx %6.2f us/req %3.0f%% busy%s",
+                    .. " nginx %6.2f us/req (sys %5.2f) %3.0f%% busy%s",
                     w, s[1], tostring(t.rps), t.p50_ms or -1,
                     t.p99_ms or -1, t.nginx_cpu_us_per_req or -1,
+                    t.nginx_sys_us_per_req or -1,
                     t.nginx_busy_pct or -1, t.cache_hit_pct
                     and fmt(" cache hits %.1f%%", t.cache_hit_pct) or "")
             end
@@ -625,6 +650,16 @@ local function bench()
                                                      r1.cached.cpu_us), 4)
         out.nginx_uncached_vs_bare_verify_cpu =
             round(ratio(r1.bare.cpu_us, r1.uncached.cpu_us), 4)
+        -- And from user-mode CPU only: the kernel time of a response
+        -- grows with the time its handler takes (waking the client's
+        -- idle core; bench/README "Kernel time"), whoever spends it.
+        local function user_us(t)
+            local u = {}
+            for i = 1, #t.cpu_us do u[i] = t.cpu_us[i] - t.sys_us[i] end
+            return u
+        end
+        out.nginx_uncached_vs_bare_verify_user_cpu =
+            round(ratio(user_us(r1.bare), user_us(r1.uncached)), 4)
         local s1, s1c1, s2 = summarize_wrk(r1), summarize_wrk(r1c1),
                              summarize_wrk(r2)
         out.nginx = {
@@ -729,9 +764,34 @@ local function probe()
         local r = wrk_rounds(port, 32, secs, env_num("PROBE_ROUNDS", 3))
         for _, s in ipairs(SCENARIOS) do
             local t = r[s[1]]
-            print(fmt("%-12s %-22s %8.0f req/s %7.2f us/req%s", s[1], s[2],
-                      median(t.rps), median(t.cpu_us),
+            print(fmt("%-12s %-22s %8.0f req/s %7.2f us/req (sys %5.2f)%s",
+                      s[1], s[2], median(t.rps), median(t.cpu_us),
+                      median(t.sys_us),
                       t.non2xx > 0 and fmt("  non2xx=%d", t.non2xx) or ""))
+        end
+    end)
+    nginx_stop()
+    if not ok then error(err, 0) end
+end
+
+
+-- serve: the bench nginx alone (1 worker, core 0) for profiling by hand
+-- (/bench/jitp, /bench/allocp); stops on Enter / end of input, or after
+-- BENCH_SERVE_SECONDS.
+local function serve()
+    gen_fixtures(P.n_unique)
+    local port = free_port()
+    nginx_start({ workers = 1, cpus = "0", port = port })
+    print(fmt("bench nginx on http://127.0.0.1:%d (worker %d), tokens in %s",
+              port, nginx_workers()[1], DATA))
+    io.stdout:flush()
+    local ok, err = pcall(function()
+        local secs = env_num("BENCH_SERVE_SECONDS", 0)
+        if secs > 0 then
+            sleep(secs)
+        else
+            print("Enter stops it")
+            io.read("*l")
         end
     end)
     nginx_stop()
@@ -903,9 +963,9 @@ end
 
 math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)"), 16))
 local mode = arg[1] or "bench"
-local modes = { bench = bench, soak = soak, probe = probe }
+local modes = { bench = bench, soak = soak, probe = probe, serve = serve }
 if not modes[mode] then
-    io.stderr:write("usage: run.lua bench|soak|probe\n")
+    io.stderr:write("usage: run.lua bench|soak|probe|serve\n")
     os.exit(2)
 end
 local ok, err = pcall(modes[mode])

@@ -6,8 +6,9 @@
 
 LUACHECK     ?= luacheck
 LUA_SPECS    := $(sort $(wildcard $(TOP)/spec/0[1-6]*_spec.lua))
-LUA_LINT     := $(TOP)/lua $(TOP)/bin/stjwt $(TOP)/spec $(TOP)/tools
-LUA_LONG     := $(shell find $(TOP)/lua $(TOP)/tools -name '*.lua' \
+LUA_LINT     := $(TOP)/lua $(TOP)/bin/stjwt $(TOP)/spec $(TOP)/tools \
+                $(TOP)/bench
+LUA_LONG     := $(shell find $(TOP)/lua $(TOP)/tools $(TOP)/bench -name '*.lua' \
                     2>/dev/null) $(TOP)/bin/stjwt
 
 .PHONY: test-lua lint-lua
@@ -16,7 +17,7 @@ LUA_LONG     := $(shell find $(TOP)/lua $(TOP)/tools -name '*.lua' \
 test-lua: $(LIBSTJWT)
 	cd $(TOP) && $(BUSTED) $(LUA_SPECS)
 
-### lint-lua: luacheck lua/ bin/ spec/ tools/, cdef mirror of stjwt.h
+### lint-lua: luacheck lua/ bin/ spec/ tools/ bench/, cdef mirror of stjwt.h
 lint-lua:
 	cd $(TOP) && $(LUACHECK) -q $(LUA_LINT)
 	@if grep -nP '(?<=.{80}).+' $(LUA_LONG); then \

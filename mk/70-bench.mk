@@ -48,3 +48,9 @@ bench-probe: bench-deps
 	$(BENCH_ENV) PROBE="$(PROBE)" PROBE_ROUNDS=$(PROBE_ROUNDS) \
 		PROBE_ONLY=$(PROBE_ONLY) BENCH_JITV=$(BENCH_JITV) \
 		$(BENCH_LOCK) $(LUAJIT) bench/run.lua probe
+
+### bench-serve: the bench nginx alone, for profiling by hand (Enter stops)
+bench-serve: bench-deps
+	@$(MAKE) --no-print-directory bench-build
+	$(BENCH_ENV) BENCH_SERVE_SECONDS=$(BENCH_SERVE_SECONDS) \
+		$(BENCH_LOCK) $(LUAJIT) bench/run.lua serve

@@ -979,7 +979,15 @@ end
 -- value is undefined.
 local function user_body(user_id, handle, payload_min)
     -- One concatenation: intermediate copies of a 1 KB body would be
-    -- garbage on every new token.
+    -- garbage on every new token (each parenthesised part below is a
+    -- string of its own, so the usual session gets a flat expression).
+    if payload_min and type(user_id) == "string" and type(handle) == "string"
+       and not needs_json_escape(user_id) and not needs_json_escape(handle)
+    then
+        return USER_BODY_START .. ',"userId":"' .. user_id
+               .. '","sessionHandle":"' .. handle
+               .. '","userDataInAccessToken":' .. payload_min .. "}"
+    end
     return USER_BODY_START
            .. (type(user_id) == "string"
                and ',"userId":' .. json_string(user_id) or "")

@@ -3,14 +3,12 @@
 
 local reasons = require "resty.supertokens.reasons"
 local nginx = require "spec.helpers.nginx"
+local files = require "spec.helpers.files"
 
 local TOP = nginx.TOP
 
 local function read(path)
-    local f = assert(io.open(TOP .. "/" .. path, "rb"))
-    local s = f:read("*a")
-    f:close()
-    return s
+    return files.must_read(TOP .. "/" .. path)
 end
 
 local function exists(path)

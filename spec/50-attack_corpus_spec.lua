@@ -125,12 +125,7 @@ local function hex2bin(h)
     return keys.hex2bin(h)
 end
 
-local function read(path)
-    local f = assert(io.open(path, "rb"))
-    local d = f:read("*a")
-    f:close()
-    return d
-end
+local read = require("spec.helpers.files").must_read
 
 local function sh(cmd)
     local ok, out = nginx.sh(cmd)

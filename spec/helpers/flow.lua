@@ -7,12 +7,7 @@ local config = require "resty.supertokens.config"
 
 local _M = {}
 
-local function read(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("*a")
-    f:close()
-    return s
-end
+local read = require("spec.helpers.files").must_read
 _M.read = read
 
 

@@ -100,15 +100,7 @@ local function append(name, text)
 end
 
 
-local function read_file(path)
-    local f = io.open(path, "rb")
-    if not f then
-        return nil
-    end
-    local d = f:read("*a")
-    f:close()
-    return d
-end
+local read_file = require("spec.helpers.files").read
 _M.read_file = read_file
 
 

@@ -107,18 +107,11 @@ local function tmpfile(suffix)
 end
 
 function _M.write_file(path, data)
-    local f = assert(io.open(path, "wb"))
-    f:write(data)
-    f:close()
+    require("spec.helpers.files").write(path, data)
     return path
 end
 
-function _M.read_file(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("*a")
-    f:close()
-    return s
-end
+_M.read_file = require("spec.helpers.files").must_read
 
 local function run(cmd)
     local p = io.popen(cmd .. " 2>&1")

@@ -14,6 +14,7 @@
 -- (unless opts.no_dict) and access_log off.
 
 local socket = require "socket"
+local files = require "spec.helpers.files"
 
 local _M = {}
 
@@ -73,22 +74,8 @@ function _M.wait_port(port, timeout)
 end
 
 
-local function read_file(path)
-    local f = io.open(path, "rb")
-    if not f then
-        return nil
-    end
-    local d = f:read("*a")
-    f:close()
-    return d
-end
-
-
-local function write_file(path, data)
-    local f = assert(io.open(path, "wb"))
-    f:write(data)
-    f:close()
-end
+local read_file = files.read
+local write_file = files.write
 
 
 local function quote(v)

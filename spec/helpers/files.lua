@@ -1,0 +1,34 @@
+-- File helpers shared by the spec helpers and specs: whole-file reads and
+-- writes, binary-safe.
+local _M = {}
+
+
+-- The file's bytes, or nil when it cannot be opened.
+function _M.read(path)
+    local f = io.open(path, "rb")
+    if not f then
+        return nil
+    end
+    local d = f:read("*a")
+    f:close()
+    return d
+end
+
+
+-- The file's bytes; raises (failing the test) when it cannot be opened.
+function _M.must_read(path)
+    local f = assert(io.open(path, "rb"))
+    local d = f:read("*a")
+    f:close()
+    return d
+end
+
+
+function _M.write(path, data)
+    local f = assert(io.open(path, "wb"))
+    f:write(data)
+    f:close()
+end
+
+
+return _M

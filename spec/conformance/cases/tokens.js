@@ -35,6 +35,9 @@ const TOKENS = [
     ["sub with surrounding whitespace", (c) => c.T({ sub: "  user-1  " }),
         "ok"],
     ["sub unicode", (c) => c.T({ sub: "usér-ü-\u2603" }), "ok"],
+    // userId in the answer's JSON needs escapes (the answer body's slow
+    // path); no control characters, which an identity header cannot carry
+    ["sub with a quote and a backslash", (c) => c.T({ sub: 'u"q\\b' }), "ok"],
     ["rsub missing", (c) => c.T({ drop: ["rsub"] }), "unauth"],
     ["rsub a number", (c) => c.T({ set: { rsub: 7 } }), "unauth"],
     ["rsub differs from sub", (c) => c.T({ sub: "primary", rsub: "recipe" }),

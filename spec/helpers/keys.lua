@@ -12,6 +12,7 @@
 
 local cjson = require "cjson.safe"
 local bit = require "bit"
+local files = require "spec.helpers.files"
 
 local band, bor, lshift, rshift = bit.band, bit.bor, bit.lshift, bit.rshift
 local byte, char = string.byte, string.char
@@ -107,11 +108,11 @@ local function tmpfile(suffix)
 end
 
 function _M.write_file(path, data)
-    require("spec.helpers.files").write(path, data)
+    files.write(path, data)
     return path
 end
 
-_M.read_file = require("spec.helpers.files").must_read
+_M.read_file = files.must_read
 
 local function run(cmd)
     local p = io.popen(cmd .. " 2>&1")

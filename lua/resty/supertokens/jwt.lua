@@ -16,8 +16,10 @@ local stffi = require "resty.supertokens.ffi"
 
 local C = stffi.C
 local bit = require "bit"
+local band = bit.band
 local bor = bit.bor
 local lshift = bit.lshift
+local rshift = bit.rshift
 local error = error
 local ffi_gc = ffi.gc
 local ffi_new = ffi.new
@@ -25,6 +27,7 @@ local ffi_string = ffi.string
 local math_floor = math.floor
 local next = next
 local pairs = pairs
+local rawget = rawget
 local setmetatable = setmetatable
 local tonumber = tonumber
 local tostring = tostring
@@ -91,6 +94,26 @@ local function rc_name(rc)
 end
 
 
+-- The JSON type of each header field and time claim, 3 bits apiece in one
+-- number: seven more keys would double the result's hash part (16 -> 32
+-- nodes, +384 bytes on every verification); the names are looked up only
+-- when a caller reads them, through RESULT_MT.
+local TYPE_SHIFT = {
+    kid_type = 0, typ_type = 3, version_type = 6, exp_type = 9,
+    nbf_type = 12, iat_type = 15, stt_type = 18,
+}
+
+local RESULT_MT = {
+    __index = function(res, key)
+        local shift = TYPE_SHIFT[key]
+        if shift then
+            return TYPE_NAMES[band(rshift(rawget(res, "types"), shift), 7)]
+        end
+        return nil
+    end,
+}
+
+
 -- Header fields and time claims; never the token or the signature.
 -- Kept as one flat function: small helpers called several times per
 -- token would become hot on their own and start traces of their own.
@@ -113,27 +136,23 @@ local function result_table(r)
     local exp_type, nbf_type, iat_type, stt_type = r.exp_type, r.nbf_type,
                                                    r.iat_type, r.stt_type
 
-    return {
+    return setmetatable({
         alg = alg,
         alg_id = r.alg_id,
         kid = kid,
         typ = typ,
         version = version,
         legacy = r.legacy,
-        kid_type = TYPE_NAMES[kid_type],
-        typ_type = TYPE_NAMES[typ_type],
-        version_type = TYPE_NAMES[version_type],
         exp = exp_type == JSON_NUMBER and r.exp or nil,
         nbf = nbf_type == JSON_NUMBER and r.nbf or nil,
         iat = iat_type == JSON_NUMBER and r.iat or nil,
         stt = stt_type == JSON_NUMBER and r.stt or nil,
-        exp_type = TYPE_NAMES[exp_type],
-        nbf_type = TYPE_NAMES[nbf_type],
-        iat_type = TYPE_NAMES[iat_type],
-        stt_type = TYPE_NAMES[stt_type],
+        types = bor(kid_type, lshift(typ_type, 3), lshift(version_type, 6),
+                    lshift(exp_type, 9), lshift(nbf_type, 12),
+                    lshift(iat_type, 15), lshift(stt_type, 18)),
         payload_json = nil,
         payload = nil,
-    }
+    }, RESULT_MT)
 end
 
 
@@ -489,7 +508,9 @@ end
 --   kid_type, typ_type, version_type, exp, nbf, iat, stt, exp_type,
 --   nbf_type, iat_type, stt_type, payload_json, payload` (payload is the
 --   table cjson.decode() would give, cjson.null kept; nil for opaque
---   payloads)
+--   payloads).  The `*_type` fields ("absent", "string", "number", ...)
+--   are read through the table's metatable from one packed `types`
+--   number, so `pairs()` lists `types` instead of them
 -- @return nil, or the reason code
 -- @return on failure, the header fields parsed so far (for logging)
 function verifier_mt:verify(ks, token)

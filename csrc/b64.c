@@ -10,6 +10,11 @@
 
 #include "stjwt_int.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define ST_B64_AVX2 1
+#endif
+
 /* Decoding goes a quantum at a time through four tables per alphabet that
  * hold each character's 6 bits already shifted into place, so a quantum
  * is four loads and three ORs.  Characters outside the alphabet (every
@@ -109,6 +114,105 @@ b64_decode(const uint32_t tab[4][256], const unsigned char *src, size_t len,
 }
 
 
+#ifdef ST_B64_AVX2
+
+/* Muła's nibble classification, for the base64url alphabet.  Each high
+ * nibble h of the alphabet is a class with one bit (HI); LO[l] holds the
+ * bits of the classes in which low nibble l is not in the alphabet, and
+ * one bit (0x40) that every class outside it has, bytes >= 0x80 included:
+ * a byte is valid iff HI[h] & LO[l] == 0.
+ *   h=2 '-' (l=d)   h=3 '0'-'9' (l<=9)   h=4 'A'-'O' (l>=1)
+ *   h=5 'P'-'Z' (l<=a), '_' (l=f)       h=6 'a'-'o' (l>=1)   h=7 'p'-'z' (l<=a)
+ * ROLL[h] is the offset from a character to its 6-bit value; '_' is the
+ * one character whose offset differs from its class's (slot 13). */
+#define ST_LO_BITS(l) (0x40 \
+    | ((l) != 0xd ? 0x01 : 0) | ((l) > 9 ? 0x02 : 0) | ((l) == 0 ? 0x04 : 0) \
+    | ((l) >= 0xb && (l) <= 0xe ? 0x08 : 0) | ((l) == 0 ? 0x10 : 0) \
+    | ((l) > 0xa ? 0x20 : 0))
+#define ST_LO_ROW \
+    ST_LO_BITS(0), ST_LO_BITS(1), ST_LO_BITS(2), ST_LO_BITS(3), \
+    ST_LO_BITS(4), ST_LO_BITS(5), ST_LO_BITS(6), ST_LO_BITS(7), \
+    ST_LO_BITS(8), ST_LO_BITS(9), ST_LO_BITS(10), ST_LO_BITS(11), \
+    ST_LO_BITS(12), ST_LO_BITS(13), ST_LO_BITS(14), ST_LO_BITS(15)
+#define ST_HI_ROW \
+    0x40, 0x40, 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, \
+    0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40
+#define ST_ROLL_ROW \
+    0, 0, 62 - '-', 52 - '0', -'A', -'A', 26 - 'a', 26 - 'a', \
+    0, 0, 0, 0, 0, 63 - '_', 0, 0
+
+/* Decodes whole 32-character blocks of base64url (24 bytes each) while
+ * both a block and a 32-byte store fit; returns the characters consumed
+ * (a multiple of 32), or (size_t) -1 on a character outside the alphabet.
+ * The scalar loop does the rest, so the two agree on every input. */
+__attribute__((target("avx2"))) static size_t
+b64url_avx2(const unsigned char *src, size_t len, unsigned char *dst,
+    size_t cap)
+{
+    const __m256i lo_lut = _mm256_setr_epi8(ST_LO_ROW, ST_LO_ROW);
+    const __m256i hi_lut = _mm256_setr_epi8(ST_HI_ROW, ST_HI_ROW);
+    const __m256i roll_lut = _mm256_setr_epi8(ST_ROLL_ROW, ST_ROLL_ROW);
+    const __m256i nibble = _mm256_set1_epi8(0x0f);
+    const __m256i underscore = _mm256_set1_epi8('_');
+    const __m256i underscore_slot = _mm256_set1_epi8(13 - 5);
+    const __m256i pack_shuf = _mm256_setr_epi8(
+        2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1,
+        2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+    const __m256i pack_perm = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7);
+    size_t i = 0, o = 0;
+
+    while (len - i >= 32 && cap - o >= 32) {
+        __m256i c = _mm256_loadu_si256((const __m256i *) (src + i));
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi32(c, 4), nibble);
+        __m256i lo = _mm256_and_si256(c, nibble);
+        __m256i slot, v;
+
+        if (!_mm256_testz_si256(_mm256_shuffle_epi8(lo_lut, lo),
+                                _mm256_shuffle_epi8(hi_lut, hi)))
+        {
+            return (size_t) -1;
+        }
+        slot = _mm256_add_epi8(hi, _mm256_and_si256(
+            _mm256_cmpeq_epi8(c, underscore), underscore_slot));
+        v = _mm256_add_epi8(c, _mm256_shuffle_epi8(roll_lut, slot));
+        /* Four 6-bit values -> one 24-bit big-endian group per 32 bits. */
+        v = _mm256_maddubs_epi16(v, _mm256_set1_epi32(0x01400140));
+        v = _mm256_madd_epi16(v, _mm256_set1_epi32(0x00011000));
+        v = _mm256_shuffle_epi8(v, pack_shuf);
+        v = _mm256_permutevar8x32_epi32(v, pack_perm);
+        _mm256_storeu_si256((__m256i *) (dst + o), v);
+        i += 32;
+        o += 24;
+    }
+    return i;
+}
+
+#undef ST_LO_BITS
+#undef ST_LO_ROW
+#undef ST_HI_ROW
+#undef ST_ROLL_ROW
+
+
+/* A load and a bit test: libgcc / compiler-rt fill the CPU model before
+ * any constructor of ours runs, so there is nothing to initialise. */
+static int
+have_avx2(void)
+{
+    return __builtin_cpu_supports("avx2");
+}
+
+#endif
+
+
+int
+st_b64url_decode_scalar(const char *src, size_t len, unsigned char *dst,
+    size_t *dlen)
+{
+    return b64_decode(b64url_tab, (const unsigned char *) src, len, dst,
+                      dlen);
+}
+
+
 int
 stjwt_b64url_decode(const char *src, size_t len, unsigned char *dst,
     size_t *dlen)
@@ -116,6 +220,33 @@ stjwt_b64url_decode(const char *src, size_t len, unsigned char *dst,
     if ((src == NULL && len) || dlen == NULL || (dst == NULL && *dlen)) {
         return STJWT_E_INVALID_ARG;
     }
+#ifdef ST_B64_AVX2
+    /* Tokens are 0.5-1 KB of base64url: eight times fewer steps per
+     * character than the table loop where the CPU has AVX2. */
+    if (len >= 64 && have_avx2()) {
+        size_t out, done, rest, rem = len % 4;
+        int rc;
+
+        out = len / 4 * 3 + (rem ? rem - 1 : 0);
+        if (rem == 1) {
+            return STJWT_E_BAD_BASE64;
+        }
+        if (out > *dlen) {
+            return STJWT_E_TOO_LARGE;
+        }
+        done = b64url_avx2((const unsigned char *) src, len, dst, *dlen);
+        if (done == (size_t) -1) {
+            return STJWT_E_BAD_BASE64;
+        }
+        rest = *dlen - done / 4 * 3;
+        rc = b64_decode(b64url_tab, (const unsigned char *) src + done,
+                        len - done, dst + done / 4 * 3, &rest);
+        if (rc == STJWT_OK) {
+            *dlen = done / 4 * 3 + rest;
+        }
+        return rc;
+    }
+#endif
     return b64_decode(b64url_tab, (const unsigned char *) src, len, dst,
                       dlen);
 }

@@ -24,6 +24,11 @@
 
 /* ---- base64 (b64.c) ---------------------------------------------------- */
 
+/* stjwt_b64url_decode() without the vector path, for tests and fuzzing
+ * to compare with (no argument checks). */
+int st_b64url_decode_scalar(const char *src, size_t len, unsigned char *dst,
+    size_t *dlen);
+
 /* Standard alphabet, '=' padding optional but canonical when present. */
 int st_b64std_decode(const char *src, size_t len, unsigned char *dst,
     size_t *dlen);

@@ -1,7 +1,8 @@
 /*
  * fuzz_b64url.c - bytes -> strict base64url and standard base64 decode.
  * Invariant: whatever decodes re-encodes to exactly the input (one
- * accepted encoding per byte string; standard base64 may drop padding).
+ * accepted encoding per byte string; standard base64 may drop padding),
+ * and the vector path answers as the scalar loop does, bytes and all.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static unsigned char dec[4096];
+static unsigned char dec_scalar[4096];
 static char enc[8192];
 
 
@@ -22,6 +24,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size > 4096) {
         return 0;
+    }
+    {
+        size_t slen = sizeof(dec_scalar), vlen = sizeof(dec);
+        int vrc = stjwt_b64url_decode((const char *) data, size, dec, &vlen);
+        int src = st_b64url_decode_scalar((const char *) data, size,
+                                          dec_scalar, &slen);
+
+        if (vrc != src
+            || (vrc == 0 && (vlen != slen || memcmp(dec, dec_scalar, slen))))
+        {
+            abort();
+        }
     }
     if (stjwt_b64url_decode((const char *) data, size, dec, &dlen) == 0) {
         n = stjwt_b64_encode(dec, dlen, enc);

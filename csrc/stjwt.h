@@ -259,7 +259,8 @@ STJWT_EXPORT size_t stjwt_payload_members(stjwt_verifier_t *v,
     const stjwt_member_t **out);
 
 /* Strict base64url (no padding, no whitespace, canonical trailing bits)
- * into dst of *dlen bytes; *dlen becomes the decoded length.
+ * into dst of *dlen bytes; *dlen becomes the decoded length.  Any of the
+ * *dlen bytes may be written, also on failure (32-byte vector stores).
  * Returns STJWT_OK, STJWT_E_BAD_BASE64 or STJWT_E_TOO_LARGE. */
 STJWT_EXPORT int stjwt_b64url_decode(const char *src, size_t len,
     unsigned char *dst, size_t *dlen) STJWT_WARN_UNUSED;

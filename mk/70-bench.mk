@@ -13,8 +13,9 @@ BENCH_ENV     = QUICK=$(QUICK) LRJ_PATH=$(LRJ_PATH) LRJ_DEPS=$(LRJ_DEPS) \
                 BUILD=$(BUILD) BENCH_NGINX=$(NGINX) TOP=$(TOP)
 
 # One bench or soak at a time: they share build/bench/ and would also
-# measure each other.
-BENCH_LOCK    = flock $(BENCH_BUILD)/.lock
+# measure each other.  -o: the nginx and sleep children do not inherit the
+# lock, so a run killed half-way does not keep it.
+BENCH_LOCK    = flock -o $(BENCH_BUILD)/.lock
 
 .PHONY: bench-deps bench-build
 

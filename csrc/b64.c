@@ -61,59 +61,6 @@ static const char b64std_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 
-/* Unpadded decode with the given alphabet. */
-static int
-b64_decode(const uint32_t tab[4][256], const unsigned char *src, size_t len,
-    unsigned char *dst, size_t *dlen)
-{
-    size_t rem = len % 4, out, i, o = 0;
-    uint32_t v, bad = 0;
-
-    if (rem == 1) {
-        return STJWT_E_BAD_BASE64;
-    }
-    out = len / 4 * 3 + (rem ? rem - 1 : 0);
-    if (out > *dlen) {
-        return STJWT_E_TOO_LARGE;
-    }
-
-    /* A bad character only poisons bad: the bytes written meanwhile stay
-     * inside dst and the caller gets no length. */
-    for (i = 0; i + 4 <= len; i += 4) {
-        v = tab[0][src[i]] | tab[1][src[i + 1]] | tab[2][src[i + 2]]
-            | tab[3][src[i + 3]];
-        bad |= v;
-        dst[o] = (unsigned char) (v >> 16);
-        dst[o + 1] = (unsigned char) (v >> 8);
-        dst[o + 2] = (unsigned char) v;
-        o += 3;
-    }
-
-    if (rem >= 2) {
-        v = tab[0][src[i]] | tab[1][src[i + 1]];
-        if (rem == 3) {
-            v |= tab[2][src[i + 2]];
-        }
-        /* Unused low bits must be zero, else two encodings decode to the
-         * same bytes (signature malleability). */
-        if (v & (rem == 2 ? 0xf000u : 0x00c0u)) {
-            bad |= B64_BAD;
-        }
-        bad |= v;
-        dst[o++] = (unsigned char) (v >> 16);
-        if (rem == 3) {
-            dst[o++] = (unsigned char) (v >> 8);
-        }
-    }
-
-    if (bad & B64_BAD) {
-        return STJWT_E_BAD_BASE64;
-    }
-    *dlen = o;
-    return STJWT_OK;
-}
-
-
 #ifdef ST_B64_AVX2
 
 /* Muła's nibble classification, for the base64url alphabet.  Each high
@@ -204,11 +151,80 @@ have_avx2(void)
 #endif
 
 
+/* Unpadded decode with the given alphabet.  With url_vector (tab is
+ * b64url_tab), whole 32-character blocks go through the AVX2 loop first
+ * where the CPU has it: tokens are 0.5-1 KB of base64url, eight times
+ * fewer steps per character than the table loop. */
+static int
+b64_decode(const uint32_t tab[4][256], int url_vector,
+    const unsigned char *src, size_t len, unsigned char *dst, size_t *dlen)
+{
+    size_t rem = len % 4, out, i = 0, o = 0;
+    uint32_t v, bad = 0;
+
+    if (rem == 1) {
+        return STJWT_E_BAD_BASE64;
+    }
+    out = len / 4 * 3 + (rem ? rem - 1 : 0);
+    if (out > *dlen) {
+        return STJWT_E_TOO_LARGE;
+    }
+#ifdef ST_B64_AVX2
+    if (url_vector && len >= 64 && have_avx2()) {
+        i = b64url_avx2(src, len, dst, *dlen);
+        if (i == (size_t) -1) {
+            return STJWT_E_BAD_BASE64;
+        }
+        o = i / 4 * 3;
+    }
+#else
+    (void) url_vector;
+#endif
+
+    /* A bad character only poisons bad: the bytes written meanwhile stay
+     * inside dst and the caller gets no length. */
+    for (; i + 4 <= len; i += 4) {
+        v = tab[0][src[i]] | tab[1][src[i + 1]] | tab[2][src[i + 2]]
+            | tab[3][src[i + 3]];
+        bad |= v;
+        dst[o] = (unsigned char) (v >> 16);
+        dst[o + 1] = (unsigned char) (v >> 8);
+        dst[o + 2] = (unsigned char) v;
+        o += 3;
+    }
+
+    if (rem >= 2) {
+        v = tab[0][src[i]] | tab[1][src[i + 1]];
+        if (rem == 3) {
+            v |= tab[2][src[i + 2]];
+        }
+        /* Unused low bits must be zero, else two encodings decode to the
+         * same bytes (signature malleability). */
+        if (v & (rem == 2 ? 0xf000u : 0x00c0u)) {
+            bad |= B64_BAD;
+        }
+        bad |= v;
+        dst[o++] = (unsigned char) (v >> 16);
+        if (rem == 3) {
+            dst[o++] = (unsigned char) (v >> 8);
+        }
+    }
+
+    if (bad & B64_BAD) {
+        return STJWT_E_BAD_BASE64;
+    }
+    *dlen = o;
+    return STJWT_OK;
+}
+
+
+
+
 int
 st_b64url_decode_scalar(const char *src, size_t len, unsigned char *dst,
     size_t *dlen)
 {
-    return b64_decode(b64url_tab, (const unsigned char *) src, len, dst,
+    return b64_decode(b64url_tab, 0, (const unsigned char *) src, len, dst,
                       dlen);
 }
 
@@ -220,34 +236,7 @@ stjwt_b64url_decode(const char *src, size_t len, unsigned char *dst,
     if ((src == NULL && len) || dlen == NULL || (dst == NULL && *dlen)) {
         return STJWT_E_INVALID_ARG;
     }
-#ifdef ST_B64_AVX2
-    /* Tokens are 0.5-1 KB of base64url: eight times fewer steps per
-     * character than the table loop where the CPU has AVX2. */
-    if (len >= 64 && have_avx2()) {
-        size_t out, done, rest, rem = len % 4;
-        int rc;
-
-        out = len / 4 * 3 + (rem ? rem - 1 : 0);
-        if (rem == 1) {
-            return STJWT_E_BAD_BASE64;
-        }
-        if (out > *dlen) {
-            return STJWT_E_TOO_LARGE;
-        }
-        done = b64url_avx2((const unsigned char *) src, len, dst, *dlen);
-        if (done == (size_t) -1) {
-            return STJWT_E_BAD_BASE64;
-        }
-        rest = *dlen - done / 4 * 3;
-        rc = b64_decode(b64url_tab, (const unsigned char *) src + done,
-                        len - done, dst + done / 4 * 3, &rest);
-        if (rc == STJWT_OK) {
-            *dlen = done / 4 * 3 + rest;
-        }
-        return rc;
-    }
-#endif
-    return b64_decode(b64url_tab, (const unsigned char *) src, len, dst,
+    return b64_decode(b64url_tab, 1, (const unsigned char *) src, len, dst,
                       dlen);
 }
 
@@ -270,7 +259,7 @@ st_b64std_decode(const char *src, size_t len, unsigned char *dst,
             return STJWT_E_BAD_BASE64;
         }
     }
-    return b64_decode(b64std_tab, s, len, dst, dlen);
+    return b64_decode(b64std_tab, 0, s, len, dst, dlen);
 }
 
 

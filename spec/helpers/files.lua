@@ -3,11 +3,11 @@
 local _M = {}
 
 
--- The file's bytes, or nil when it cannot be opened.
+-- The file's bytes, or nil and io.open's message when it cannot be opened.
 function _M.read(path)
-    local f = io.open(path, "rb")
+    local f, err = io.open(path, "rb")
     if not f then
-        return nil
+        return nil, err
     end
     local d = f:read("*a")
     f:close()
@@ -15,12 +15,10 @@ function _M.read(path)
 end
 
 
--- The file's bytes; raises (failing the test) when it cannot be opened.
+-- The file's bytes; raises io.open's message (failing the test) when it
+-- cannot be opened.
 function _M.must_read(path)
-    local f = assert(io.open(path, "rb"))
-    local d = f:read("*a")
-    f:close()
-    return d
+    return assert(_M.read(path))
 end
 
 

@@ -4,8 +4,10 @@
  * Every key is built once with EVP_PKEY_fromdata() and gets, per algorithm
  * it may verify, an EVP_PKEY_CTX that is already verify-initialised with
  * its padding, digest, MGF1 and salt length (or an EVP_MAC_CTX keyed with
- * the secret).  Per token the verifier only digests and calls
- * EVP_PKEY_verify(): no algorithm fetch, no key parsing.
+ * the secret); RS256/384/512 get one raw-RSA context and the expected
+ * EMSA-PKCS1-v1_5 head per hash instead.  Per token the verifier only
+ * digests and calls EVP_PKEY_verify() (or EVP_PKEY_encrypt() and two
+ * memcmp()s): no algorithm fetch, no key parsing.
  *
  * Those contexts are reused by every verify call, so a keyset must only
  * be used by one thread at a time (one nginx worker: fine).
@@ -23,7 +25,6 @@
 #include "stjwt_int.h"
 
 #define ST_RSA_MIN_BITS 2048
-#define ST_RSA_MAX_BITS 16384   /* OPENSSL_RSA_MAX_MODULUS_BITS */
 #define ST_JWKS_DEPTH   16
 #define ST_HMAC_MIN_LEN 32      /* HS256 needs >= 32 bytes (RFC 7518 3.2) */
 #define ST_MAX_KEYS     4096
@@ -86,6 +87,10 @@ key_clear(st_key_t *k)
     for (a = 0; a < STJWT_ALG_MAX; a++) {
         EVP_PKEY_CTX_free(k->pctx[a]);
         EVP_MAC_CTX_free(k->mac[a]);
+    }
+    EVP_PKEY_CTX_free(k->rsavp1);
+    for (a = 0; a < ST_HASH_MAX; a++) {
+        free(k->em_head[a]);
     }
     EVP_MD_CTX_free(k->edtmpl);
     EVP_PKEY_free(k->pkey);
@@ -402,6 +407,61 @@ import_oct(st_import_t *im, size_t base, st_key_t *k)
 }
 
 
+/* DER of DigestInfo up to the digest (RFC 8017 9.2, note 1). */
+static const unsigned char digest_info_prefix[ST_HASH_MAX][19] = {
+    [ST_HASH_SHA256] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86,
+                         0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+                         0x00, 0x04, 0x20 },
+    [ST_HASH_SHA384] = { 0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86,
+                         0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05,
+                         0x00, 0x04, 0x30 },
+    [ST_HASH_SHA512] = { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86,
+                         0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05,
+                         0x00, 0x04, 0x40 },
+};
+
+
+/* RSASSA-PKCS1-v1_5 for one hash: the raw RSA context (shared by the
+ * hashes) and EMSA-PKCS1-v1_5 up to the digest.  Verifying by encoding and
+ * comparing, as RFC 8017 8.2.2 does, accepts exactly what OpenSSL's
+ * RSA_verify() accepts (it too compares with the encoding it builds) and
+ * skips its padding parse and two allocations per call. */
+static int
+prepare_rsa_pkcs1(st_key_t *k, int hash)
+{
+    size_t k_len = k->sig_len, h_len = st_hash_len[hash];
+    size_t t_len = sizeof(digest_info_prefix[hash]) + h_len;
+    unsigned char *head;
+
+    if (k_len < t_len + 11) {
+        return STJWT_E_BAD_KEY;     /* unreachable for >= 2048 bits */
+    }
+    if (k->rsavp1 == NULL) {
+        k->rsavp1 = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+        if (k->rsavp1 == NULL || EVP_PKEY_encrypt_init(k->rsavp1) != 1
+            || EVP_PKEY_CTX_set_rsa_padding(k->rsavp1, RSA_NO_PADDING) <= 0)
+        {
+            return STJWT_E_INTERNAL;
+        }
+    }
+    if (k->em_head[hash] != NULL) {
+        return STJWT_OK;
+    }
+    head = malloc(k_len - h_len);
+    if (head == NULL) {
+        return STJWT_E_NOMEM;
+    }
+    head[0] = 0x00;
+    head[1] = 0x01;
+    memset(head + 2, 0xff, k_len - t_len - 3);
+    head[k_len - t_len - 1] = 0x00;
+    memcpy(head + k_len - t_len, digest_info_prefix[hash],
+           sizeof(digest_info_prefix[hash]));
+    k->em_head[hash] = head;
+    return STJWT_OK;
+}
+
+
 /* Contexts for every algorithm this key may verify. */
 static int
 prepare_contexts(st_import_t *im, st_key_t *k)
@@ -410,7 +470,7 @@ prepare_contexts(st_import_t *im, st_key_t *k)
     OSSL_PARAM params[2];
     EVP_PKEY_CTX *pctx;
     EVP_MD *md;
-    int a, pad;
+    int a;
 
     for (a = STJWT_ALG_NONE + 1; a < STJWT_ALG_MAX; a++) {
         if (!st_key_fits(k, a)) {
@@ -445,14 +505,22 @@ prepare_contexts(st_import_t *im, st_key_t *k)
             }
             continue;
         }
+        if (k->kty == ST_KTY_RSA && !ai->pss) {
+            int rc = prepare_rsa_pkcs1(k, ai->hash);
+            if (rc != STJWT_OK) {
+                return rc;
+            }
+            continue;
+        }
         pctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
         k->pctx[a] = pctx;
         if (pctx == NULL || EVP_PKEY_verify_init(pctx) != 1) {
             return STJWT_E_INTERNAL;
         }
         if (k->kty == ST_KTY_RSA) {
-            pad = ai->pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING;
-            if (EVP_PKEY_CTX_set_rsa_padding(pctx, pad) <= 0) {
+            if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING)
+                <= 0)
+            {
                 return STJWT_E_INTERNAL;
             }
         }

@@ -129,6 +129,8 @@ extern const size_t        st_hash_len[ST_HASH_MAX];
 /* ---- keys (keyset.c) --------------------------------------------------- */
 
 #define ST_EC_MAX_COORD 66  /* P-521 */
+#define ST_RSA_MAX_BITS 16384   /* OPENSSL_RSA_MAX_MODULUS_BITS */
+#define ST_RSA_MAX_BYTES (ST_RSA_MAX_BITS / 8)
 
 typedef struct {
     char          *kid;
@@ -142,8 +144,15 @@ typedef struct {
     size_t         coord_len; /* EC only */
     unsigned char  order[ST_EC_MAX_COORD]; /* EC group order, coord_len */
     EVP_PKEY      *pkey;
-    /* Initialised once at import: EVP_PKEY_verify() per call, no fetch. */
+    /* Initialised once at import: EVP_PKEY_verify() per call, no fetch
+     * (RSASSA-PSS, ECDSA). */
     EVP_PKEY_CTX  *pctx[STJWT_ALG_MAX];
+    /* RSASSA-PKCS1-v1_5 as RFC 8017 8.2.2 states it: m = s^e mod n
+     * (EVP_PKEY_encrypt without padding), compared with the encoding of
+     * the digest: em_head[hash] (k - hLen bytes: 00 01 FF..FF 00 and the
+     * DigestInfo prefix) followed by the digest. */
+    EVP_PKEY_CTX  *rsavp1;
+    unsigned char *em_head[ST_HASH_MAX];
     EVP_MAC_CTX   *mac[STJWT_ALG_MAX];
     /* EdDSA: DigestVerifyInit done once; each call verifies on a copy. */
     EVP_MD_CTX    *edtmpl;

@@ -4,7 +4,8 @@
  * The verifier owns everything a call needs: scratch buffers sized from
  * max_token_len, a reusable EVP_MD_CTX and pre-fetched digests, so that
  * parsing allocates nothing and verification adds no allocation of ours
- * (OpenSSL's bignum code still allocates inside EVP_PKEY_verify()).
+ * (OpenSSL's bignum code still allocates inside EVP_PKEY_verify() and
+ * EVP_PKEY_encrypt()).
  */
 #define _GNU_SOURCE             /* newlocale(), strtod_l() */
 
@@ -564,6 +565,26 @@ ecdsa_der(const st_key_t *k, const unsigned char *sig, unsigned char *der,
 }
 
 
+/* RFC 8017 8.2.2: RSAVP1 (s must lie below n: OpenSSL refuses the
+ * operation otherwise), then the encoding of the digest compared whole. */
+static int
+rsa_pkcs1_check(const st_key_t *k, int hash, const unsigned char *sig,
+    size_t slen, const unsigned char *dig, size_t dlen)
+{
+    unsigned char em[ST_RSA_MAX_BYTES];
+    size_t emlen = sizeof(em), head = slen - dlen;
+
+    if (EVP_PKEY_encrypt(k->rsavp1, em, &emlen, sig, slen) != 1
+        || emlen != slen
+        || memcmp(em, k->em_head[hash], head) != 0
+        || memcmp(em + head, dig, dlen) != 0)
+    {
+        return STJWT_E_BAD_SIGNATURE;
+    }
+    return STJWT_OK;
+}
+
+
 static int
 check_sig(stjwt_verifier_t *v, const st_key_t *k, int alg,
     const char *msg, size_t mlen, const unsigned char *sig, size_t slen)
@@ -621,6 +642,9 @@ check_sig(stjwt_verifier_t *v, const st_key_t *k, int alg,
     rc = digest(v, ai->hash, msg, mlen, dig, &dlen);
     if (rc != STJWT_OK) {
         return rc;
+    }
+    if (k->kty == ST_KTY_RSA && !ai->pss) {
+        return rsa_pkcs1_check(k, ai->hash, sig, slen, dig, dlen);
     }
     return EVP_PKEY_verify(k->pctx[alg], sig, slen, dig, dlen) == 1
            ? STJWT_OK : STJWT_E_BAD_SIGNATURE;

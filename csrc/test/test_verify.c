@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "util.h"
@@ -1282,6 +1283,221 @@ test_detached(void)
 }
 
 
+/* ---- RSASSA-PKCS1-v1_5 by encoding and comparing ---------------------- */
+
+static const char *
+rs_hash(int alg)
+{
+    return alg == STJWT_ALG_RS384 ? "SHA384"
+           : alg == STJWT_ALG_RS512 ? "SHA512" : "SHA256";
+}
+
+
+/* What OpenSSL's own PKCS#1 v1.5 verification says of sig. */
+static int
+openssl_rs_verdict(int alg, const unsigned char *msg, size_t mlen,
+    const unsigned char *sig, size_t slen)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int good = c != NULL
+               && EVP_DigestVerifyInit_ex(c, NULL, rs_hash(alg), NULL, NULL,
+                                          rsa, NULL) == 1
+               && EVP_DigestVerify(c, sig, slen, msg, mlen) == 1;
+
+    EVP_MD_CTX_free(c);
+    ERR_clear_error();
+    return good ? STJWT_OK : STJWT_E_BAD_SIGNATURE;
+}
+
+
+/* The signature whose s^e mod n is em (k bytes, em < n): raw RSA with
+ * the private key. */
+static unsigned char *
+raw_rsa_sign(const unsigned char *em, size_t k)
+{
+    unsigned char *sig = t_alloc(k);
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, rsa, NULL);
+    size_t n = k;
+
+    if (c == NULL || EVP_PKEY_decrypt_init(c) != 1
+        || EVP_PKEY_CTX_set_rsa_padding(c, RSA_NO_PADDING) <= 0
+        || EVP_PKEY_decrypt(c, sig, &n, em, k) != 1 || n != k)
+    {
+        diag("raw RSA private operation failed");
+        exit(2);
+    }
+    EVP_PKEY_CTX_free(c);
+    return sig;
+}
+
+
+/* EMSA-PKCS1-v1_5 with the DigestInfo t (t_len bytes) in a k-byte em. */
+static void
+emsa(unsigned char *em, size_t k, const unsigned char *t, size_t t_len)
+{
+    em[0] = 0x00;
+    em[1] = 0x01;
+    memset(em + 2, 0xff, k - t_len - 3);
+    em[k - t_len - 1] = 0x00;
+    memcpy(em + k - t_len, t, t_len);
+}
+
+
+/* RS256/384/512 are checked as RFC 8017 8.2.2 states it (s^e mod n
+ * compared with the encoding of the digest), not by EVP_PKEY_verify():
+ * each crafted encoding below is signed with the raw private key, and the
+ * verdict must be the one expected and the one OpenSSL's RSA_verify()
+ * gives. */
+static void
+test_rsa_pkcs1_encodings(void)
+{
+    static const unsigned char oid_tail[3] = { 0x01, 0x02, 0x03 };
+    unsigned char msg[200], other[200], em[256], t[83], *sig, raw[258];
+    size_t k = 256, h_len, t_len, i;
+    BIGNUM *n = NULL;
+    int alg;
+
+    if (RAND_bytes(msg, sizeof(msg)) != 1) {
+        ok(0, "RAND_bytes");
+        return;
+    }
+    memcpy(other, msg, sizeof(other));
+    other[0] ^= 1;
+    for (alg = STJWT_ALG_RS256; alg <= STJWT_ALG_RS512; alg++) {
+        const char *name = alg_name(alg);
+        unsigned int dl;
+        int hi = alg - STJWT_ALG_RS256;
+
+        h_len = hi == 0 ? 32 : hi == 1 ? 48 : 64;
+        t_len = 19 + h_len;
+        /* DigestInfo: SEQUENCE { SEQUENCE { OID sha2-x, NULL },
+         * OCTET STRING digest } (RFC 8017 9.2 note 1) */
+        {
+            const unsigned char head[19] = {
+                0x30, (unsigned char) (17 + h_len), 0x30, 0x0d, 0x06, 0x09,
+                0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                oid_tail[hi], 0x05, 0x00, 0x04, (unsigned char) h_len };
+            memcpy(t, head, 19);
+        }
+        if (EVP_Digest(msg, sizeof(msg), t + 19, &dl,
+                       EVP_get_digestbyname(rs_hash(alg)), NULL) != 1
+            || dl != h_len)
+        {
+            diag("EVP_Digest failed");
+            exit(2);
+        }
+
+#define RS_CASE(what_, want_)                                              \
+        do {                                                               \
+            sig = raw_rsa_sign(em, k);                                     \
+            int got_ = detached(ks_all, alg, "rsa1", msg, sizeof(msg),     \
+                                sig, k);                                   \
+            is_rc(got_, (want_), "%s: %s", name, (what_));                 \
+            is_rc(got_, openssl_rs_verdict(alg, msg, sizeof(msg), sig, k), \
+                  "%s: %s: same verdict as OpenSSL", name, (what_));       \
+        } while (0)
+
+        emsa(em, k, t, t_len);
+        RS_CASE("the encoding itself", STJWT_OK);
+        {
+            unsigned char *good = raw_rsa_sign(em, k);
+            is_rc(detached(ks_all, alg, "rsa1", other, sizeof(other), good,
+                           k), STJWT_E_BAD_SIGNATURE,
+                  "%s: another message", name);
+            raw[0] = 0;
+            memcpy(raw + 1, good, k);
+            is_rc(detached(ks_all, alg, "rsa1", msg, sizeof(msg), raw,
+                           k + 1), STJWT_E_BAD_SIGNATURE,
+                  "%s: leading zero byte added", name);
+        }
+        em[k - 1] ^= 1;
+        RS_CASE("last digest bit flipped", STJWT_E_BAD_SIGNATURE);
+        emsa(em, k, t, t_len);
+        em[1] = 0x02;
+        RS_CASE("block type 2", STJWT_E_BAD_SIGNATURE);
+        emsa(em, k, t, t_len);
+        em[0] = 0x01;
+        em[1] = 0xff;
+        RS_CASE("no leading zero byte", STJWT_E_BAD_SIGNATURE);
+        emsa(em, k, t, t_len);
+        em[40] = 0xfe;
+        RS_CASE("a padding byte not FF", STJWT_E_BAD_SIGNATURE);
+        emsa(em, k, t, t_len);
+        em[k - t_len - 1] = 0x01;
+        RS_CASE("no zero separator", STJWT_E_BAD_SIGNATURE);
+        /* Bleichenbacher 2006: short padding, garbage after the digest */
+        memset(em, 0xab, k);
+        em[0] = 0x00;
+        em[1] = 0x01;
+        memset(em + 2, 0xff, 8);
+        em[10] = 0x00;
+        memcpy(em + 11, t, t_len);
+        RS_CASE("short padding, garbage after DigestInfo",
+                STJWT_E_BAD_SIGNATURE);
+        /* parameters absent instead of NULL ("MissingNull") */
+        {
+            unsigned char t2[81];
+            t2[0] = 0x30;
+            t2[1] = (unsigned char) (15 + h_len);
+            t2[2] = 0x30;
+            t2[3] = 0x0b;
+            memcpy(t2 + 4, t + 4, 11);
+            memcpy(t2 + 15, t + 17, 2 + h_len);
+            emsa(em, k, t2, t_len - 2);
+            RS_CASE("DigestInfo without NULL parameters",
+                    STJWT_E_BAD_SIGNATURE);
+        }
+        /* the DigestInfo of another SHA-2 of the same message */
+        {
+            int oa = alg == STJWT_ALG_RS256 ? STJWT_ALG_RS384
+                                            : STJWT_ALG_RS256;
+            unsigned char t2[83];
+            size_t oh = oa == STJWT_ALG_RS384 ? 48 : 32;
+            const unsigned char head[19] = {
+                0x30, (unsigned char) (17 + oh), 0x30, 0x0d, 0x06, 0x09,
+                0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                oid_tail[oa - STJWT_ALG_RS256], 0x05, 0x00, 0x04,
+                (unsigned char) oh };
+            memcpy(t2, head, 19);
+            if (EVP_Digest(msg, sizeof(msg), t2 + 19, &dl,
+                           EVP_get_digestbyname(rs_hash(oa)), NULL) != 1)
+            {
+                diag("EVP_Digest failed");
+                exit(2);
+            }
+            emsa(em, k, t2, 19 + oh);
+            RS_CASE("DigestInfo of another hash", STJWT_E_BAD_SIGNATURE);
+        }
+#undef RS_CASE
+    }
+
+    /* Signatures that are not in [0, n - 1] or have the wrong length. */
+    ok(EVP_PKEY_get_bn_param(rsa, OSSL_PKEY_PARAM_RSA_N, &n) == 1
+       && BN_bn2binpad(n, raw, (int) k) == (int) k, "RSA modulus");
+    BN_free(n);
+    is_rc(detached(ks_all, STJWT_ALG_RS256, "rsa1", msg, sizeof(msg), raw,
+                   k), STJWT_E_BAD_SIGNATURE, "RS256: s = n");
+    for (i = k; i-- > 0 && raw[i] == 0;) {
+        raw[i] = 0xff;
+    }
+    raw[i]--;
+    is_rc(detached(ks_all, STJWT_ALG_RS256, "rsa1", msg, sizeof(msg), raw,
+                   k), STJWT_E_BAD_SIGNATURE, "RS256: s = n - 1");
+    memset(raw, 0xff, k);
+    is_rc(detached(ks_all, STJWT_ALG_RS256, "rsa1", msg, sizeof(msg), raw,
+                   k), STJWT_E_BAD_SIGNATURE, "RS256: s > n");
+    memset(raw, 0, k);
+    is_rc(detached(ks_all, STJWT_ALG_RS256, "rsa1", msg, sizeof(msg), raw,
+                   k), STJWT_E_BAD_SIGNATURE, "RS256: s = 0");
+    raw[k - 1] = 1;
+    is_rc(detached(ks_all, STJWT_ALG_RS256, "rsa1", msg, sizeof(msg), raw,
+                   k), STJWT_E_BAD_SIGNATURE, "RS256: s = 1");
+    is_rc(detached(ks_all, STJWT_ALG_RS256, "rsa1", msg, sizeof(msg),
+                   raw + 1, k - 1), STJWT_E_BAD_SIGNATURE,
+          "RS256: 255-byte signature");
+}
+
+
 static void
 test_args(void)
 {
@@ -1440,6 +1656,7 @@ main(void)
     test_opaque();
     test_payload_members();
     test_detached();
+    test_rsa_pkcs1_encodings();
     test_verify_parsed();
     test_args();
     ok(err_queue_dirty == 0, "OpenSSL error queue empty after every call "

@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "stjwt_int.h"
 
 #define IS_WS(c) ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r')
@@ -110,14 +114,34 @@ utf8_seq(const unsigned char *s, size_t n)
 #define ST_HIGH 0x8080808080808080ull
 
 /* Index of the first byte at or after i that is not printable ASCII other
- * than '"' and '\\', or the start of the last short run: eight bytes per
- * step (SWAR).  Each test flags its first hit exactly; later flags may be
- * false, so only the lowest one is used. */
+ * than '"' and '\\', or the start of the last short run.  Sixteen bytes a
+ * step with SSE2 (every x86-64 CPU has it; a signed "below 0x20" also
+ * catches every byte >= 0x80), then eight (SWAR): each SWAR test flags its
+ * first hit exactly; later flags may be false, so only the lowest one is
+ * used. */
 static size_t
 plain_run(const unsigned char *s, size_t len, size_t i)
 {
     uint64_t x, q, b, m;
 
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+
+    while (len - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *) (const void *) (s + i));
+        __m128i hit = _mm_or_si128(
+                          _mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                       _mm_cmpeq_epi8(v, bslash)),
+                          _mm_cmplt_epi8(v, space));
+        unsigned mask = (unsigned) _mm_movemask_epi8(hit);
+
+        if (mask != 0) {
+            return i + (size_t) __builtin_ctz(mask);
+        }
+        i += 16;
+    }
+#endif
     while (len - i >= 8) {
         memcpy(&x, s + i, 8);
         q = x ^ (ST_ONES * '"');

@@ -309,46 +309,53 @@ test_objects(void)
 }
 
 
-/* Strings are skipped 8 bytes at a time: every byte value at every offset
- * of a long string must get the byte-by-byte verdict. */
+/* Strings are skipped 16 bytes (SSE2) and then 8 bytes (SWAR) at a time:
+ * every byte value at every offset of a string long enough for several
+ * steps of both must get the byte-by-byte verdict. */
 static void
 test_string_offsets(void)
 {
-    char buf[32];
-    size_t off, bad = 0;
+    static const size_t lens[] = { 24, 64 };    /* SSE2 + SWAR + tail */
+    char buf[72];
+    size_t off, bad = 0, li, n, q;
     int b, want, got;
 
-    for (off = 1; off < 25; off++) {
-        for (b = 0; b < 256; b++) {
+    for (li = 0; li < ST_N(lens); li++) {
+        n = lens[li];
+        q = n + 1;                              /* the closing quote */
+        for (off = 1; off < q; off++) {
+            for (b = 0; b < 256; b++) {
+                memset(buf, 'a', sizeof(buf));
+                buf[0] = '"';
+                buf[q] = '"';
+                buf[off] = (char) b;
+                want = b >= 0x20 && b < 0x80 && b != '"' && b != '\\'
+                       ? STJWT_OK : STJWT_E_BAD_JSON;
+                got = check(buf, q + 1, 0, 0, NULL);
+                if (got != want) {
+                    bad++;
+                    diag("byte 0x%02x at offset %zu of %zu: rc %d", b, off,
+                         n, got);
+                }
+            }
             memset(buf, 'a', sizeof(buf));
             buf[0] = '"';
-            buf[25] = '"';
-            buf[off] = (char) b;
-            want = b >= 0x20 && b < 0x80 && b != '"' && b != '\\'
-                   ? STJWT_OK : STJWT_E_BAD_JSON;
-            got = check(buf, 26, 0, 0, NULL);
-            if (got != want) {
-                bad++;
-                diag("byte 0x%02x at offset %zu: rc %d", b, off, got);
+            buf[q] = '"';
+            if (off + 3 <= q) {
+                memcpy(buf + off, "\xe2\x82\xac", 3);
+                bad += check(buf, q + 1, 0, 0, NULL) != STJWT_OK;
+                memcpy(buf + off, "\xe0\x82\xac", 3);   /* overlong */
+                bad += check(buf, q + 1, 0, 0, NULL) != STJWT_E_BAD_JSON;
+                memcpy(buf + off, "\xed\xa0\x80", 3);   /* surrogate */
+                bad += check(buf, q + 1, 0, 0, NULL) != STJWT_E_BAD_JSON;
+                memcpy(buf + off, "\\n\\", 3);          /* bad escape */
+                bad += check(buf, q + 1, 0, 0, NULL) != STJWT_E_BAD_JSON;
+                memcpy(buf + off, "\\\\a", 3);
+                bad += check(buf, q + 1, 0, 0, NULL) != STJWT_OK;
             }
         }
-        memset(buf, 'a', sizeof(buf));
-        buf[0] = '"';
-        buf[25] = '"';
-        if (off + 3 <= 25) {
-            memcpy(buf + off, "\xe2\x82\xac", 3);
-            bad += check(buf, 26, 0, 0, NULL) != STJWT_OK;
-            memcpy(buf + off, "\xe0\x82\xac", 3);   /* overlong */
-            bad += check(buf, 26, 0, 0, NULL) != STJWT_E_BAD_JSON;
-            memcpy(buf + off, "\xed\xa0\x80", 3);   /* surrogate */
-            bad += check(buf, 26, 0, 0, NULL) != STJWT_E_BAD_JSON;
-            memcpy(buf + off, "\\n\\", 3);          /* bad escape */
-            bad += check(buf, 26, 0, 0, NULL) != STJWT_E_BAD_JSON;
-            memcpy(buf + off, "\\\\a", 3);
-            bad += check(buf, 26, 0, 0, NULL) != STJWT_OK;
-        }
     }
-    ok(bad == 0, "every byte at offsets 1..24 of a 24-byte string");
+    ok(bad == 0, "every byte at every offset of 24- and 64-byte strings");
 }
 
 

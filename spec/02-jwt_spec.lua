@@ -671,6 +671,37 @@ describe("resty.supertokens.jwt", function()
             assert.equal("absent", res.nbf_type)
         end)
 
+        -- Eight keys are stored; the rest is packed into `types` or stored
+        -- only when present, and must read back the same.
+        it("reads packed and optional fields back through the result", function()
+            local stffi = require "resty.supertokens.ffi"
+            local res = assert(v:parse(unsigned(
+                '{"alg":"RS256","typ":"at+jwt","kid":"k"}',
+                '{"exp":2,"iat":1,"nbf":1.5}')))
+            assert.equal("at+jwt", res.typ)
+            assert.equal("string", res.typ_type)
+            assert.equal(stffi.ALG.RS256, res.alg_id)
+            assert.equal(0, res.legacy)
+            assert.equal(1.5, res.nbf)
+            assert.equal("number", res.nbf_type)
+            assert.is_nil(res.stt)
+            assert.equal("absent", res.stt_type)
+            res = assert(v:parse(unsigned('{"alg":"RS256","typ":"JWT"}',
+                                          '{"exp":2}')))
+            assert.equal("JWT", res.typ)
+            assert.is_nil(rawget(res, "typ"))
+            assert.is_nil(res.nbf)
+            assert.is_nil(res.iat)
+            assert.equal("absent", res.iat_type)
+            assert.is_nil(res.kid)
+            assert.equal("absent", res.kid_type)
+            local keys_n = 0
+            for _ in pairs(res) do
+                keys_n = keys_n + 1
+            end
+            assert.is_true(keys_n <= 8)
+        end)
+
         -- The payload table comes from the C scan's members (plain
         -- strings and integers) and cjson (everything else, member by
         -- member): it must be what cjson.decode() of the whole payload

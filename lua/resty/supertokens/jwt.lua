@@ -94,20 +94,33 @@ local function rc_name(rc)
 end
 
 
--- The JSON type of each header field and time claim, 3 bits apiece in one
--- number: seven more keys would double the result's hash part (16 -> 32
--- nodes, +384 bytes on every verification); the names are looked up only
--- when a caller reads them, through RESULT_MT.
+-- The result table keeps eight keys, so its hash part has eight nodes
+-- (a ninth key doubles it: +192 bytes on every verification, and the
+-- bytes are what a busy worker pays for, in allocation and collection).
+-- The rest is packed into the number `types` and read through RESULT_MT:
+-- the JSON type of each header field and time claim (3 bits apiece), the
+-- alg id, the legacy version and "typ is the string JWT".  A typ of any
+-- other string, nbf and stt are stored only when the token has them.
 local TYPE_SHIFT = {
     kid_type = 0, typ_type = 3, version_type = 6, exp_type = 9,
     nbf_type = 12, iat_type = 15, stt_type = 18,
 }
+local ALG_ID_SHIFT = 21         -- 4 bits: stjwt_alg_e
+local LEGACY_SHIFT = 25         -- 2 bits: 0, 1 or 2
+local TYP_JWT = 0x8000000       -- bit 27
 
 local RESULT_MT = {
     __index = function(res, key)
+        local types = rawget(res, "types")
         local shift = TYPE_SHIFT[key]
         if shift then
-            return TYPE_NAMES[band(rshift(rawget(res, "types"), shift), 7)]
+            return TYPE_NAMES[band(rshift(types, shift), 7)]
+        elseif key == "alg_id" then
+            return band(rshift(types, ALG_ID_SHIFT), 15)
+        elseif key == "legacy" then
+            return band(rshift(types, LEGACY_SHIFT), 3)
+        elseif key == "typ" and band(types, TYP_JWT) ~= 0 then
+            return "JWT"
         end
         return nil
     end,
@@ -127,8 +140,12 @@ local function result_table(r)
     if kid_type == JSON_STRING and r.kid ~= nil then
         kid = ffi_string(r.kid, r.kid_len)
     end
+    local typ_jwt = 0
     if typ_type == JSON_STRING and r.typ ~= nil then
         typ = ffi_string(r.typ, r.typ_len)
+        if typ == "JWT" then
+            typ, typ_jwt = nil, TYP_JWT
+        end
     end
     if version_type == JSON_STRING and r.version ~= nil then
         version = ffi_string(r.version, r.version_len)
@@ -136,23 +153,30 @@ local function result_table(r)
     local exp_type, nbf_type, iat_type, stt_type = r.exp_type, r.nbf_type,
                                                    r.iat_type, r.stt_type
 
-    return setmetatable({
+    local res = setmetatable({
         alg = alg,
-        alg_id = r.alg_id,
         kid = kid,
-        typ = typ,
         version = version,
-        legacy = r.legacy,
         exp = exp_type == JSON_NUMBER and r.exp or nil,
-        nbf = nbf_type == JSON_NUMBER and r.nbf or nil,
         iat = iat_type == JSON_NUMBER and r.iat or nil,
-        stt = stt_type == JSON_NUMBER and r.stt or nil,
         types = bor(kid_type, lshift(typ_type, 3), lshift(version_type, 6),
                     lshift(exp_type, 9), lshift(nbf_type, 12),
-                    lshift(iat_type, 15), lshift(stt_type, 18)),
+                    lshift(iat_type, 15), lshift(stt_type, 18),
+                    lshift(r.alg_id, ALG_ID_SHIFT),
+                    lshift(r.legacy, LEGACY_SHIFT), typ_jwt),
         payload_json = nil,
         payload = nil,
     }, RESULT_MT)
+    if typ ~= nil then
+        res.typ = typ
+    end
+    if nbf_type == JSON_NUMBER then
+        res.nbf = r.nbf
+    end
+    if stt_type == JSON_NUMBER then
+        res.stt = r.stt
+    end
+    return res
 end
 
 
@@ -508,9 +532,11 @@ end
 --   kid_type, typ_type, version_type, exp, nbf, iat, stt, exp_type,
 --   nbf_type, iat_type, stt_type, payload_json, payload` (payload is the
 --   table cjson.decode() would give, cjson.null kept; nil for opaque
---   payloads).  The `*_type` fields ("absent", "string", "number", ...)
---   are read through the table's metatable from one packed `types`
---   number, so `pairs()` lists `types` instead of them
+--   payloads).  The `*_type` fields ("absent", "string", "number", ...),
+--   `alg_id`, `legacy` and a `typ` of "JWT" are read through the table's
+--   metatable from one packed `types` number, and `nbf`, `stt` and any
+--   other `typ` are stored only when present, so `pairs()` lists `types`
+--   instead of them
 -- @return nil, or the reason code
 -- @return on failure, the header fields parsed so far (for logging)
 function verifier_mt:verify(ks, token)

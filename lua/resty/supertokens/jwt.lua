@@ -106,6 +106,7 @@ local TYPE_SHIFT = {
     nbf_type = 12, iat_type = 15, stt_type = 18,
 }
 local ALG_ID_SHIFT = 21         -- 4 bits: stjwt_alg_e
+assert(stffi.ALG.MAX <= 16, "supertokens.jwt: alg ids outgrew 4 bits")
 local LEGACY_SHIFT = 25         -- 2 bits: 0, 1 or 2
 local TYP_JWT = 0x8000000       -- bit 27
 

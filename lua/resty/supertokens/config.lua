@@ -294,6 +294,8 @@ local DEFAULT_HTTP = {
     keepalive_timeout = 60000,
     keepalive_pool = 32,
 }
+-- http.options() falls back to the same numbers when it gets no `http`.
+_M.DEFAULT_HTTP = DEFAULT_HTTP
 
 local LOG_LEVELS = { "debug", "info", "notice", "warn", "error", "crit" }
 

@@ -41,6 +41,7 @@ local str_gmatch = string.gmatch
 local str_format = string.format
 local math_min = math.min
 local math_max = math.max
+local DEFAULT_HTTP = require("resty.supertokens.config").DEFAULT_HTTP
 
 local _M = { _VERSION = "0.1.0" }
 
@@ -680,9 +681,9 @@ end
 -- core calls and JWKS fetches use the same timeouts and limits.
 function _M.options(c, url, method, headers, body)
     c = c or {}
-    local connect = c.connect_timeout or 1000
-    local send = c.send_timeout or 5000
-    local read = c.read_timeout or 5000
+    local connect = c.connect_timeout or DEFAULT_HTTP.connect_timeout
+    local send = c.send_timeout or DEFAULT_HTTP.send_timeout
+    local read = c.read_timeout or DEFAULT_HTTP.read_timeout
     return {
         url = url,
         method = method,

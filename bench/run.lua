@@ -195,6 +195,19 @@ local function nginx_stop()
     nginx_master = nil
 end
 
+-- A run killed half-way (Ctrl-C, kill) must not leave the daemon behind:
+-- a detached watcher stops the master once this process is gone, if that
+-- pid is still our nginx by then.
+local function watch_nginx(master)
+    local self_pid = tonumber((read("/proc/self/stat") or ""):match("^%d+"))
+    if not self_pid then return end
+    sh(fmt("(while kill -0 %d 2>/dev/null; do sleep 1; done; "
+           .. "tr '\\0' ' ' < /proc/%d/cmdline 2>/dev/null "
+           .. "| grep -qF -- %q && kill -QUIT %d) "
+           .. "</dev/null >/dev/null 2>&1 &",
+           self_pid, master, PREFIX, master))
+end
+
 -- opts: workers, cpus, port, log_level, lrj
 local function nginx_start(o)
     local tmpl = assert(read(TOP .. "/bench/nginx/bench.conf.in"))
@@ -247,6 +260,7 @@ local function nginx_start(o)
                                  .. "http://127.0.0.1:%d/static", o.port))
             if rc == 0 then
                 nginx_master = pid
+                watch_nginx(pid)
                 return pid
             end
         end

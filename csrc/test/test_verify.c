@@ -1285,14 +1285,6 @@ test_detached(void)
 
 /* ---- RSASSA-PKCS1-v1_5 by encoding and comparing ---------------------- */
 
-static const char *
-rs_hash(int alg)
-{
-    return alg == STJWT_ALG_RS384 ? "SHA384"
-           : alg == STJWT_ALG_RS512 ? "SHA512" : "SHA256";
-}
-
-
 /* What OpenSSL's own PKCS#1 v1.5 verification says of sig. */
 static int
 openssl_rs_verdict(int alg, const unsigned char *msg, size_t mlen,
@@ -1300,7 +1292,7 @@ openssl_rs_verdict(int alg, const unsigned char *msg, size_t mlen,
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     int good = c != NULL
-               && EVP_DigestVerifyInit_ex(c, NULL, rs_hash(alg), NULL, NULL,
+               && EVP_DigestVerifyInit_ex(c, NULL, hash_of(alg), NULL, NULL,
                                           rsa, NULL) == 1
                && EVP_DigestVerify(c, sig, slen, msg, mlen) == 1;
 
@@ -1343,6 +1335,33 @@ emsa(unsigned char *em, size_t k, const unsigned char *t, size_t t_len)
 }
 
 
+/* DigestInfo of msg for RS256/384/512 (RFC 8017 9.2 note 1: SEQUENCE {
+ * SEQUENCE { OID sha2-x, NULL }, OCTET STRING digest }) into t; returns
+ * its length, 19 + the digest's. */
+static size_t
+digest_info(int alg, const unsigned char *msg, size_t mlen, unsigned char *t)
+{
+    static const unsigned char oid_tail[3] = { 0x01, 0x02, 0x03 };
+    int hi = alg - STJWT_ALG_RS256;
+    size_t h_len = hi == 0 ? 32 : hi == 1 ? 48 : 64;
+    const unsigned char head[19] = {
+        0x30, (unsigned char) (17 + h_len), 0x30, 0x0d, 0x06, 0x09,
+        0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+        oid_tail[hi], 0x05, 0x00, 0x04, (unsigned char) h_len };
+    unsigned int dl;
+
+    memcpy(t, head, 19);
+    if (EVP_Digest(msg, mlen, t + 19, &dl,
+                   EVP_get_digestbyname(hash_of(alg)), NULL) != 1
+        || dl != h_len)
+    {
+        diag("EVP_Digest failed");
+        exit(2);
+    }
+    return 19 + h_len;
+}
+
+
 /* RS256/384/512 are checked as RFC 8017 8.2.2 states it (s^e mod n
  * compared with the encoding of the digest), not by EVP_PKEY_verify():
  * each crafted encoding below is signed with the raw private key, and the
@@ -1351,7 +1370,6 @@ emsa(unsigned char *em, size_t k, const unsigned char *t, size_t t_len)
 static void
 test_rsa_pkcs1_encodings(void)
 {
-    static const unsigned char oid_tail[3] = { 0x01, 0x02, 0x03 };
     unsigned char msg[200], other[200], em[256], t[83], *sig, raw[258];
     size_t k = 256, h_len, t_len, i;
     BIGNUM *n = NULL;
@@ -1365,27 +1383,9 @@ test_rsa_pkcs1_encodings(void)
     other[0] ^= 1;
     for (alg = STJWT_ALG_RS256; alg <= STJWT_ALG_RS512; alg++) {
         const char *name = alg_name(alg);
-        unsigned int dl;
-        int hi = alg - STJWT_ALG_RS256;
 
-        h_len = hi == 0 ? 32 : hi == 1 ? 48 : 64;
-        t_len = 19 + h_len;
-        /* DigestInfo: SEQUENCE { SEQUENCE { OID sha2-x, NULL },
-         * OCTET STRING digest } (RFC 8017 9.2 note 1) */
-        {
-            const unsigned char head[19] = {
-                0x30, (unsigned char) (17 + h_len), 0x30, 0x0d, 0x06, 0x09,
-                0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                oid_tail[hi], 0x05, 0x00, 0x04, (unsigned char) h_len };
-            memcpy(t, head, 19);
-        }
-        if (EVP_Digest(msg, sizeof(msg), t + 19, &dl,
-                       EVP_get_digestbyname(rs_hash(alg)), NULL) != 1
-            || dl != h_len)
-        {
-            diag("EVP_Digest failed");
-            exit(2);
-        }
+        t_len = digest_info(alg, msg, sizeof(msg), t);
+        h_len = t_len - 19;
 
 #define RS_CASE(what_, want_)                                              \
         do {                                                               \
@@ -1452,20 +1452,8 @@ test_rsa_pkcs1_encodings(void)
             int oa = alg == STJWT_ALG_RS256 ? STJWT_ALG_RS384
                                             : STJWT_ALG_RS256;
             unsigned char t2[83];
-            size_t oh = oa == STJWT_ALG_RS384 ? 48 : 32;
-            const unsigned char head[19] = {
-                0x30, (unsigned char) (17 + oh), 0x30, 0x0d, 0x06, 0x09,
-                0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                oid_tail[oa - STJWT_ALG_RS256], 0x05, 0x00, 0x04,
-                (unsigned char) oh };
-            memcpy(t2, head, 19);
-            if (EVP_Digest(msg, sizeof(msg), t2 + 19, &dl,
-                           EVP_get_digestbyname(rs_hash(oa)), NULL) != 1)
-            {
-                diag("EVP_Digest failed");
-                exit(2);
-            }
-            emsa(em, k, t2, 19 + oh);
+
+            emsa(em, k, t2, digest_info(oa, msg, sizeof(msg), t2));
             RS_CASE("DigestInfo of another hash", STJWT_E_BAD_SIGNATURE);
         }
 #undef RS_CASE

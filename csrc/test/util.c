@@ -376,7 +376,7 @@ jwk_oct(const unsigned char *k, size_t n, const char *kid,
 }
 
 
-static const char *
+const char *
 hash_of(int alg)
 {
     switch (alg) {

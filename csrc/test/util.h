@@ -69,5 +69,6 @@ char *sign_segments(EVP_PKEY *k, const unsigned char *secret,
 stjwt_keyset_t *ks_new(const char *json, uint32_t flags, int *rc);
 
 const char *alg_name(int alg);
+const char *hash_of(int alg);            /* "SHA256", ... (EVP name) */
 
 #endif

@@ -218,8 +218,6 @@ b64_decode(const uint32_t tab[4][256], int url_vector,
 }
 
 
-
-
 int
 st_b64url_decode_scalar(const char *src, size_t len, unsigned char *dst,
     size_t *dlen)

@@ -265,7 +265,7 @@ local function log_reject(conf, st, out)
     local info, token = st.info, st.token
     if info then
         kid, alg = info.kid, info.alg
-        local auth = st.req.header("authorization")
+        local auth = st.header("authorization")
         transfer = (auth and str_find(auth, token, 1, true)) and "header"
                    or "cookie"
         if st.signed and type(info.handle) == "string" then
@@ -276,7 +276,7 @@ local function log_reject(conf, st, out)
             " class=", out.class or "-",
             " reason=", reason,
             " detail=", clean(out.detail, 120),
-            " method=", clean(st.req.method, 16),
+            " method=", clean(st.method, 16),
             " route=", clean(path, 200),
             " transfer=", transfer or "-",
             " kid=", clean(kid, 64),
@@ -344,19 +344,27 @@ local HEADER_VARS = {
 }
 
 
--- The nginx request's header(lname), without building the header table
--- of every request.  $http_<name> is nil exactly when no header of that
--- name is there (it also matches "_" for "-", so non-nil may still mean
--- absent); $http_authorization is the first Authorization header, which is
--- what node keeps.  Any other header that may be present is read from the
--- full list, fetched once, so duplicates join as node joins them.
--- A callable table, not a closure: creating closures stops the JIT.
-local lazy_header_mt = {
-    __call = function(self, lname)
+-- The state of one request's decision is also the decision's view of the
+-- request (FLOW-API.md req: method, header, cookie, path): one table per
+-- request, not three (state, view, header function).
+--
+-- st.header is st itself, called as header(lname): the nginx request's
+-- header without building the header table of every request.
+-- $http_<name> is nil exactly when no header of that name is there (it
+-- also matches "_" for "-", so non-nil may still mean absent);
+-- $http_authorization is the first Authorization header, which is what
+-- node keeps.  Any other header that may be present is read from the full
+-- list, fetched once into st.headers, so duplicates join as node joins
+-- them.  A callable table, not a closure: creating closures stops the JIT.
+--
+-- st.path ($request_uri) is read on first use: only a POST (the refresh
+-- path check) needs it.
+local request_mt = {
+    __call = function(st, lname)
         if lname == "authorization" then
             return ngx_var.http_authorization
         end
-        local headers = self.headers
+        local headers = st.headers
         if not headers then
             local var = HEADER_VARS[lname]
                         or "http_" .. str_gsub(str_lower(lname), "-", "_")
@@ -366,39 +374,19 @@ local lazy_header_mt = {
             -- 0: no cap on the number of headers, so a header cannot be
             -- hidden behind a hundred junk headers.
             headers = get_headers(0)
-            self.headers = headers
+            st.headers = headers
         end
         return header_value(headers, lname)
     end,
-}
-
-
--- req.path ($request_uri) is read on first use: only a POST (the
--- refresh path check) needs it.
-local request_mt = {
-    __index = function(req, k)
+    __index = function(st, k)
         if k == "path" then
             local path = ngx_var.request_uri
-            req.path = path
+            st.path = path
             return path
         end
         return nil
     end,
 }
-
-
-local function new_request()
-    -- $http_cookie is every Cookie header joined with "; ", as above.
-    -- Not `return setmetatable(...)`: a trace cannot return to a lower
-    -- frame after a tail call to a builtin, so every trace through here
-    -- aborted ("leaving loop in root trace at setmetatable").
-    local req = setmetatable({
-        method = get_method(),
-        header = setmetatable({}, lazy_header_mt),
-        cookie = ngx_var.http_cookie,
-    }, request_mt)
-    return req
-end
 
 
 -- Date.now(): expiry is judged to the millisecond, and ngx.now() is the
@@ -831,7 +819,7 @@ end
 local function decide_for(st, opts)
     local route = get_route(opts)
     deciding = st
-    local ok, out = decide.verify_protected(st.conf, route, st.req,
+    local ok, out = decide.verify_protected(st.conf, route, st,
                                             state.env)
     deciding = nil
     if not ok then
@@ -862,19 +850,32 @@ local function start(fn)
         error("supertokens: " .. fn .. ": call init() in init_by_lua first",
               3)
     end
-    return { conf = conf, req = new_request(), plan = plan_of(conf) }
+    -- $http_cookie is every Cookie header joined with "; ", as above.
+    -- Not `return setmetatable(...)`: a trace cannot return to a lower
+    -- frame after a tail call to a builtin, so every trace through here
+    -- aborted ("leaving loop in root trace at setmetatable").
+    local st = setmetatable({
+        conf = conf, plan = plan_of(conf),
+        method = get_method(), cookie = ngx_var.http_cookie,
+        header = false,     -- st itself, below
+        -- set on every verified request (check_signature in make_env):
+        -- slots in the template cost less than keys added later
+        token = false, info = false, signed = false,
+    }, request_mt)
+    st.header = st
+    return st
 end
 
 
 -- Answers an OPTIONS preflight (and ends the phase); nil for any other
 -- request.
 local function preflight(st)
-    local pre = cors.preflight(st.conf, st.req)
+    local pre = cors.preflight(st.conf, st)
     if not pre then
         return nil
     end
     st.preflight = true
-    metrics.preflight(metrics.preflight_result(pre, st.req.header("origin")))
+    metrics.preflight(metrics.preflight_result(pre, st.header("origin")))
     respond(pre)
     return true
 end
@@ -944,7 +945,7 @@ local function decorate(st)
         end
     end
 
-    local list = st.plan.cors or cors.headers(st.conf, st.req)
+    local list = st.plan.cors or cors.headers(st.conf, st)
     if list then
         for i = 1, #list do
             local h = list[i]

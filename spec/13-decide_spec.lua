@@ -367,6 +367,26 @@ describe("decide: core verification", function()
                      .. '"checkDatabase":false}', env.calls[1].body)
     end)
 
+    it("reads the anti-csrf header once: check, core body and relay", function()
+        local vt = H.oracle_conf("viaToken")
+        local t = H.v5({ prth = "p", anti_csrf = "tok" })
+        local req = H.req("POST", { ["anti-csrf"] = "tok" }, "sAccessToken=" .. t)
+        local header, reads = req.header, 0
+        req.header = function(name)
+            if name == "anti-csrf" then
+                reads = reads + 1
+            end
+            return header(name)
+        end
+        local out, env = run(vt, nil, req,
+                             { ["POST /recipe/session/verify"] = standin_verify(new) })
+        assert.is_true(out.pass)
+        assert.is_true(out.session.new_token)
+        assert.equal(1, #env.calls)
+        assert.matches('"antiCsrfToken":"tok"', env.calls[1].body, 1, true)
+        assert.equal(1, reads)
+    end)
+
     it("relays the new token in the request's transport + front-token", function()
         local core = { ["POST /recipe/session/verify"] = standin_verify(new) }
         local out = run(nil, nil, H.req("GET", { Authorization = "Bearer " .. prth,

@@ -459,6 +459,17 @@ end
 ------------------------------------------------------------------------
 -- verify
 
+local UNREAD = {}
+
+-- The anti-csrf header: `value` when it was read already, else read now.
+local function read_once(header, value)
+    if value == UNREAD then
+        return header("anti-csrf")
+    end
+    return value
+end
+
+
 local function new_ctx(info, raw, transfer, parse, csrf_header, do_csrf,
                        verified, now_ms)
     return {
@@ -587,8 +598,12 @@ function _M.verify(conf, route, req, env)
         end
     end
 
+    -- The anti-csrf header, read at most once and only by the paths
+    -- below that use it (UNREAD until then).
+    local csrf_value = UNREAD
     if do_csrf and mode == "VIA_TOKEN" and verified then
-        why = csrf.via_token(header("anti-csrf"), info.anti_csrf)
+        csrf_value = header("anti-csrf")
+        why = csrf.via_token(csrf_value, info.anti_csrf)
         if why then
             return try_refresh(conf, why)
         end
@@ -604,8 +619,9 @@ function _M.verify(conf, route, req, env)
         -- token is accepted as it is (documented divergence)
         session = local_session(info, raw, transfer)
     else
-        ctx = new_ctx(info, raw, transfer, parse, header("anti-csrf"),
-                      do_csrf, verified, now_ms)
+        csrf_value = read_once(header, csrf_value)
+        ctx = new_ctx(info, raw, transfer, parse, csrf_value, do_csrf,
+                      verified, now_ms)
         session, fail = core_verify(conf, route, env, ctx)
         if not session then
             return fail
@@ -614,8 +630,11 @@ function _M.verify(conf, route, req, env)
 
     local validators = validators_for(conf, route)
     if validators[1] then
-        ctx = ctx or new_ctx(info, raw, transfer, parse,
-                             header("anti-csrf"), do_csrf, verified, now_ms)
+        if not ctx then
+            csrf_value = read_once(header, csrf_value)
+            ctx = new_ctx(info, raw, transfer, parse, csrf_value, do_csrf,
+                          verified, now_ms)
+        end
         fail = assert_claims(conf, env, validators, session, ctx)
         if fail then
             return fail
@@ -625,8 +644,8 @@ function _M.verify(conf, route, req, env)
     local headers
     if session.new_token then
         headers = outcome.relay(conf, transfer, session.access_token,
-                                session.front_token, header("anti-csrf"),
-                                now_ms)
+                                session.front_token,
+                                read_once(header, csrf_value), now_ms)
     end
     session.tree = nil
     return pass("ok", nil, session, headers)

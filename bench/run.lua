@@ -170,8 +170,10 @@ local function machine()
     }
     local commit, rc = sh("git -C " .. TOP .. " rev-parse HEAD")
     m.git_commit = rc == 0 and trim(commit) or nil
+    -- The code, not the results of an earlier run (they are tracked).
     local dirty = sh("git -C " .. TOP
-                     .. " status --porcelain --untracked-files=no")
+                     .. " status --porcelain --untracked-files=no"
+                     .. " -- . ':!bench/results'")
     m.git_dirty = trim(dirty) ~= ""
     return m
 end

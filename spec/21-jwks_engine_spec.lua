@@ -24,7 +24,7 @@ end
 
 
 local function read_vector()
-    local f = assert(io.open("/work/shared/spec/vectors/"
+    local f = assert(io.open(nginx.TOP .. "/spec/fixtures/flow/"
                              .. "oracle-jwks-cache.json"))
     local v = assert(cjson.decode(f:read("*a")))
     f:close()

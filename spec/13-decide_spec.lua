@@ -579,3 +579,94 @@ describe("decide.route", function()
         assert.is_nil(body(decide.route({ claims = {} })))
     end)
 end)
+
+
+describe("decide: the plain pass is kept per token", function()
+    local now = 1795771730000
+    local t = H.v5({ sub = "user-1" })
+
+    -- An env whose parse keeps one result per token, as the verified-token
+    -- cache does (keys.lua): the token's info is then reused.
+    local function cached_env(opts)
+        local env = H.env(opts)
+        local kept = {}
+        env.parse = function(raw)
+            local res = kept[raw]
+            if not res then
+                res = assert(verifier:parse(raw))
+                kept[raw] = res
+            end
+            return res
+        end
+        return env
+    end
+
+    it("one out per token and transfer; a token in the other transfer gets its own", function()
+        local env = cached_env({ now_ms = now })
+        local hdr = H.req("GET", { Authorization = "Bearer " .. t })
+        local a = decide.verify(H.conf(), decide.route(), hdr, env)
+        local b = decide.verify(H.conf(), decide.route(), hdr, env)
+        assert.is_true(a.pass)
+        assert.equal("ok", a.class)
+        assert.equal(a, b)
+        assert.equal("header", b.session.transfer)
+        assert.equal(t, b.session.access_token)
+        assert.is_nil(b.headers)
+        local c = decide.verify(H.conf(), decide.route(),
+                                H.req("GET", {}, "sAccessToken=" .. t), env)
+        assert.is_true(c.pass)
+        assert.are_not.equal(a, c)
+        assert.equal("cookie", c.session.transfer)
+        assert.equal("header", a.session.transfer)
+    end)
+
+    it("claims and core paths answer each request with its own tables", function()
+        local env = cached_env({ now_ms = now })
+        local route = decide.route({ claims = {} })
+        local hdr = H.req("GET", { Authorization = "Bearer " .. t })
+        local a = decide.verify(H.conf(), route, hdr, env)
+        assert.is_true(a.pass)
+        -- claims = {} means no validators: still the plain path
+        assert.equal(a, decide.verify(H.conf(), route, hdr, env))
+        local strict = decide.route({ claims = { { claim = "st-role", check = "includes",
+                                                   value = "b" } } })
+        local x = decide.verify(H.conf(), strict, hdr, env)
+        local y = decide.verify(H.conf(), strict, hdr, env)
+        assert.are_not.equal(x, y)
+        local db = decide.route({ check_database = true })
+        local core = { ["POST /recipe/session/verify"] = standin_verify() }
+        local cenv = cached_env({ now_ms = now, core = core })
+        local p = decide.verify(H.conf(), db, hdr, cenv)
+        local q = decide.verify(H.conf(), db, hdr, cenv)
+        assert.is_true(p.pass, p.body)
+        assert.are_not.equal(p, q)
+        assert.are_not.equal(p.session, q.session)
+    end)
+
+    it("copy_session copies every field a session can have", function()
+        local sessions = {}
+        local env = cached_env({ now_ms = now })
+        sessions[1] = decide.verify(H.conf(), decide.route(),
+                                    H.req("GET", { Authorization = "Bearer " .. t }), env).session
+        -- core path with a new token: front_token, new_token
+        local prth = H.v5({ prth = "abc123", sub = "user-1" })
+        local new = H.v5({ sub = "user-1", iat = "1795771728" })
+        local core = { ["POST /recipe/session/verify"] = standin_verify(new) }
+        local cenv = cached_env({ now_ms = now, core = core })
+        local req = H.req("GET", { Authorization = "Bearer " .. prth })
+        sessions[2] = decide.verify(H.conf(), decide.route(), req, cenv).session
+        assert.is_true(sessions[2].new_token)
+        assert.is_string(sessions[2].front_token)
+        for _, s in ipairs(sessions) do
+            local copy = decide.copy_session(s)
+            assert.are_not.equal(s, copy)
+            for k, v in pairs(s) do
+                assert.equal(v, copy[k], k)
+            end
+            for k, v in pairs(copy) do
+                assert.equal(v, s[k], k)
+            end
+        end
+        assert.is_nil(decide.copy_session(nil))
+    end)
+end)

@@ -398,6 +398,39 @@ describe("JWKS engine", function()
         assert.equal(1, fetched)
     end)
 
+    it("hands user code a session of the request's own", function()
+        -- the decision's answer to a repeated token is shared (decide.lua
+        -- plain_pass): what verify_session() and get_session() return
+        -- must not carry one request's changes into the next
+        local srv = nginx.supertokens({ connection_uri = c.url, app_info = APP,
+                                        token_cache_size = 10 },
+                                      { workers = 1, server = [[
+            location = /mark {
+                access_by_lua_block {
+                    local st = require("resty.supertokens")
+                    local s = st.verify_session()
+                    s.mark = (s.mark or 0) + 1
+                    local again = st.get_session()
+                    ngx.ctx.mark = s.mark .. " " .. tostring(again == s)
+                                   .. " " .. again.user_id
+                }
+                content_by_lua_block { ngx.say(ngx.ctx.mark) }
+            }
+        ]] })
+        local ok, err = pcall(function()
+            local token = c:mint({ sub = "user-7" })
+            for _ = 1, 4 do
+                local res = assert(http.request(srv.port, {
+                    path = "/mark",
+                    headers = { { "Authorization", "Bearer " .. token } },
+                }))
+                assert.equal("1 true user-7\n", res.body)
+            end
+        end)
+        srv:stop()
+        assert(ok, err)
+    end)
+
     it("fetches through a plugged http_client", function()
         local srv = nginx.supertokens({
             connection_uri = c.url, app_info = APP,

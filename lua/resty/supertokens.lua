@@ -881,6 +881,19 @@ local function preflight(st)
 end
 
 
+-- The session handed to user code (verify_session's return value,
+-- get_session()): a table of this request's own, made on first use; the
+-- decision's may be shared by the requests with the same token.
+local function own_session(st)
+    local own = st.own_session
+    if not own and st.session then
+        own = decide.copy_session(st.session)
+        st.own_session = own
+    end
+    return own
+end
+
+
 -- verify_session(opts): in access_by_lua*.  opts as decide.route() takes
 -- them, or a route from _M.route().  On a rejection this answers the
 -- request and does not return.
@@ -909,7 +922,7 @@ function _M.verify_session(opts)
     if s then
         set_identity(st.plan, s)
     end
-    return s
+    return own_session(st)
 end
 
 
@@ -1070,11 +1083,12 @@ end
 
 
 -- get_session() -> the session of this request (see FLOW-API.md out.session)
--- or nil.  session.payload is shared by every request that carries the
--- same (cached) token: read it, do not change it.
+-- or nil: a table of this request's own (the decision's may be shared by
+-- requests with the same token).  session.payload is shared by every
+-- request that carries the same (cached) token: read it, do not change it.
 function _M.get_session()
     local st = ngx.ctx.supertokens
-    return st and st.session
+    return st and own_session(st)
 end
 
 

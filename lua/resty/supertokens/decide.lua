@@ -15,6 +15,9 @@
 --         detail, clear, session = { user_id, recipe_user_id, handle,
 --         tenant_id, payload, payload_json, access_token, transfer,
 --         version, kid, expiry_ms, new_token } }
+-- A pass on the plain path (no core call, no claims) is one table per
+-- token and transfer, shared by every request that brings them: read-only.
+-- What a shell hands to user code is `copy_session(out.session)`.
 -- @module resty.supertokens.decide
 
 local cjson = require "cjson.safe"
@@ -368,6 +371,51 @@ local function local_session(info, raw, transfer)
 end
 
 
+-- The pass of a token on the plain path: it depends on the token (its info)
+-- and its transfer alone, so the info keeps it for the next request with
+-- the same token.  A token seen in the other transfer gets a new one.
+local function plain_pass(info, raw, transfer)
+    local out = info.plain_out
+    if out then
+        local s = out.session
+        if s.transfer == transfer and s.access_token == raw then
+            return out
+        end
+    end
+    local session = local_session(info, raw, transfer)
+    session.tree = nil
+    out = pass("ok", nil, session, nil)
+    info.plain_out = out
+    return out
+end
+
+
+--- A session of the caller's own (a shallow copy): for user code, which
+-- may add to it; the decision's session may be shared by requests.
+-- Every field a session can have (spec 13 checks none is left out).
+function _M.copy_session(s)
+    if s == nil then
+        return nil
+    end
+    local copy = {
+        user_id = s.user_id,
+        recipe_user_id = s.recipe_user_id,
+        handle = s.handle,
+        tenant_id = s.tenant_id,
+        access_token = s.access_token,
+        transfer = s.transfer,
+        version = s.version,
+        kid = s.kid,
+        expiry_ms = s.expiry_ms,
+        new_token = s.new_token,
+        payload = s.payload,
+        payload_json = s.payload_json,
+        front_token = s.front_token,
+    }
+    return copy
+end
+
+
 ------------------------------------------------------------------------
 -- claims (recipeImplementation.validateClaims + Session.assertClaims)
 
@@ -612,11 +660,15 @@ function _M.verify(conf, route, req, env)
     -- ctx: for the core and the claims only, not built on the plain path
     local ctx
     local session, fail
+    local validators = validators_for(conf, route)
     if verified and not route.check_database
        and (info.parent_refresh_token_hash1 == nil or not request)
     then
         -- no core configured: a promoted token can't be exchanged, the
         -- token is accepted as it is (documented divergence)
+        if not validators[1] then
+            return plain_pass(info, raw, transfer)
+        end
         session = local_session(info, raw, transfer)
     else
         csrf_value = read_once(header, csrf_value)
@@ -628,7 +680,6 @@ function _M.verify(conf, route, req, env)
         end
     end
 
-    local validators = validators_for(conf, route)
     if validators[1] then
         if not ctx then
             csrf_value = read_once(header, csrf_value)

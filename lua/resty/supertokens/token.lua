@@ -263,6 +263,9 @@ inspect = function(res)
         time_created_ms = v2 and p.timeCreated or p.iat * 1000,
         payload = p,
         payload_json = res.payload_json,
+        -- decide.lua's answer for this token on its plain path: info lives
+        -- as long as the token's cache entry, so a repeated token reuses it
+        plain_out = false,
     }
     return info
 end

@@ -183,7 +183,9 @@ end
 
 
 local function forward_session(conf, s)
-    kong.ctx.shared.supertokens = s
+    -- other plugins get a table of this request's own: the decision's
+    -- session may be shared by the requests with the same token
+    kong.ctx.shared.supertokens = decide.copy_session(s)
     local list, dropped = supertokens.identity_headers(conf, s)
     local set = kong.service.request.set_header
     for _, h in ipairs(list) do

@@ -89,8 +89,14 @@ const MINT_MUTATIONS = [
 const STRING_MUTATIONS = [
     ["none", (t) => t],
     ["flip char", (t, r) => {
-        const i = r.int(t.length);
-        const ch = t[i] === "A" ? "B" : "A";
+        // The flip changes what the token says, not how strictly it is
+        // decoded (non-canonical encodings are the strict-base64url
+        // cases' job): never a legacy token's "=" padding, and A or Q,
+        // both 0 in the low four bits, keep a segment's last character
+        // canonical.
+        let i = r.int(t.length);
+        while (t[i] === "=") i = (i + 1) % t.length;
+        const ch = t[i] === "A" ? "Q" : "A";
         return t.slice(0, i) + ch + t.slice(i + 1);
     }],
     ["drop segment", (t, r) => {

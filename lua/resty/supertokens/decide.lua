@@ -346,23 +346,33 @@ local function core_verify(conf, route, env, ctx)
 end
 
 
-local function local_session(info, raw, transfer)
+-- A session with every field a session can have: those of `src` (a token's
+-- info or another session) and this request's token, transfer and
+-- new_token.  The one list of a session's fields (spec 13 checks that a
+-- copy keeps them all).
+local function session_of(src, access_token, transfer, new_token)
     local session = {
-        user_id = info.user_id,
-        recipe_user_id = info.recipe_user_id,
-        handle = info.handle,
-        tenant_id = info.tenant_id,
-        access_token = raw,
+        user_id = src.user_id,
+        recipe_user_id = src.recipe_user_id,
+        handle = src.handle,
+        tenant_id = src.tenant_id,
+        access_token = access_token,
         transfer = transfer,
-        version = info.version,
-        kid = info.kid,
-        expiry_ms = info.expiry_ms,
-        new_token = false,
+        version = src.version,
+        kid = src.kid,
+        expiry_ms = src.expiry_ms,
+        new_token = new_token,
+        payload = src.payload,
+        payload_json = src.payload_json,
+        front_token = src.front_token,
     }
-    if info.version >= 3 then
-        session.payload = info.payload
-        session.payload_json = info.payload_json
-    else
+    return session
+end
+
+
+local function local_session(info, raw, transfer)
+    local session = session_of(info, raw, transfer, false)
+    if info.version < 3 then
         -- v2: getAccessTokenPayload() is userData
         local tree = jget(jsonjs.parse(info.payload_json), "userData")
         set_payload_tree(session, tree)
@@ -392,27 +402,11 @@ end
 
 --- A session of the caller's own (a shallow copy): for user code, which
 -- may add to it; the decision's session may be shared by requests.
--- Every field a session can have (spec 13 checks none is left out).
 function _M.copy_session(s)
     if s == nil then
         return nil
     end
-    local copy = {
-        user_id = s.user_id,
-        recipe_user_id = s.recipe_user_id,
-        handle = s.handle,
-        tenant_id = s.tenant_id,
-        access_token = s.access_token,
-        transfer = s.transfer,
-        version = s.version,
-        kid = s.kid,
-        expiry_ms = s.expiry_ms,
-        new_token = s.new_token,
-        payload = s.payload,
-        payload_json = s.payload_json,
-        front_token = s.front_token,
-    }
-    return copy
+    return session_of(s, s.access_token, s.transfer, s.new_token)
 end
 
 

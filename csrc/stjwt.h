@@ -38,7 +38,9 @@ extern "C" {
 
 #define STJWT_WARN_UNUSED __attribute__((warn_unused_result))
 
-#define STJWT_VERSION_NUM 100 /* 0.1.0; stjwt_version() returns it */
+/* The ABI of this header (stjwt_version() returns it): 100 was 0.1.0;
+ * 101 added stjwt_member_t.name_id and stjwt_verifier_set_names(). */
+#define STJWT_VERSION_NUM 101
 
 /* Status codes.  The Lua reason codes are these names, lower-cased and
  * without the STJWT_E_ prefix (STJWT_E_BAD_BASE64 -> "bad_base64"). */
@@ -180,7 +182,12 @@ typedef struct stjwt_member_s {
     double      number;
     uint8_t     type;        /* stjwt_json_type_e */
     uint8_t     plain;
+    uint8_t     name_id;     /* stjwt_verifier_set_names(); 0: not listed */
 } stjwt_member_t;
+
+/* Most names stjwt_verifier_set_names() takes, and their longest length. */
+#define STJWT_NAMES_MAX     32
+#define STJWT_NAME_LEN_MAX  64
 
 /* The library version, STJWT_VERSION_NUM. */
 STJWT_EXPORT int stjwt_version(void);
@@ -257,6 +264,17 @@ STJWT_EXPORT int stjwt_verify_parsed(stjwt_verifier_t *v,
  * an opaque payload, or there was none. */
 STJWT_EXPORT size_t stjwt_payload_members(stjwt_verifier_t *v,
     const stjwt_member_t **out);
+
+/* Names the caller already holds as strings (the claims it expects):
+ * from then on stjwt_payload_members() sets a member's name_id to the
+ * 1-based position of its name in this list, 0 for any other name, so the
+ * caller can use its own string for the name instead of making one per
+ * member.  The names are copied; a call replaces the list (n = 0 clears
+ * it).  STJWT_E_INVALID_ARG (list unchanged) for more than
+ * STJWT_NAMES_MAX names, an empty one, one longer than
+ * STJWT_NAME_LEN_MAX bytes, or one listed twice. */
+STJWT_EXPORT int stjwt_verifier_set_names(stjwt_verifier_t *v,
+    const char *const *names, const size_t *lens, size_t n);
 
 /* Strict base64url (no padding, no whitespace, canonical trailing bits)
  * into dst of *dlen bytes; *dlen becomes the decoded length.  Any of the

@@ -32,6 +32,17 @@ static const char legacy_version[2][2] = { "1", "2" };
 /* SEQUENCE { INTEGER r, INTEGER s } for P-521: 3 + 2 * (3 + 66) bytes. */
 #define ST_DER_MAX (3 + 2 * (3 + ST_EC_MAX_COORD))
 
+/* The caller's names, found by an open-addressing table on (length,
+ * first and last byte): a member name costs one or two probes and at
+ * most one memcmp. */
+#define ST_NAME_SLOTS 64            /* > 1.5 * STJWT_NAMES_MAX */
+
+typedef struct {
+    char    text[STJWT_NAMES_MAX][STJWT_NAME_LEN_MAX];
+    uint8_t len[STJWT_NAMES_MAX];
+    uint8_t slot[ST_NAME_SLOTS];    /* 1-based name id; 0 empty */
+} st_names_t;
+
 struct stjwt_verifier_s {
     uint32_t       alg_mask;
     uint32_t       flags;
@@ -59,6 +70,7 @@ struct stjwt_verifier_s {
      * stjwt_payload_members(); pay is NULL otherwise. */
     const unsigned char *pay;
     stjwt_member_t *members;    /* obj.cap_mem of them */
+    st_names_t     names;       /* stjwt_verifier_set_names() */
 };
 
 typedef struct {
@@ -870,6 +882,70 @@ done:
 }
 
 
+static unsigned
+name_slot(const char *name, size_t len)
+{
+    return (unsigned) (len * 7u + (unsigned char) name[0] * 3u
+                       + (unsigned char) name[len - 1]) % ST_NAME_SLOTS;
+}
+
+
+static uint8_t
+name_id(const st_names_t *t, const char *name, size_t len)
+{
+    unsigned h;
+    uint8_t id;
+
+    if (len == 0 || len > STJWT_NAME_LEN_MAX) {
+        return 0;
+    }
+    for (h = name_slot(name, len); (id = t->slot[h]) != 0;
+         h = (h + 1) % ST_NAME_SLOTS)
+    {
+        if (t->len[id - 1] == len && memcmp(t->text[id - 1], name, len) == 0)
+        {
+            return id;
+        }
+    }
+    return 0;
+}
+
+
+int
+stjwt_verifier_set_names(stjwt_verifier_t *v, const char *const *names,
+    const size_t *lens, size_t n)
+{
+    st_names_t t;
+    size_t i;
+    unsigned h;
+
+    if (v == NULL || (n > 0 && (names == NULL || lens == NULL))
+        || n > STJWT_NAMES_MAX)
+    {
+        return STJWT_E_INVALID_ARG;
+    }
+    memset(&t, 0, sizeof(t));
+    for (i = 0; i < n; i++) {
+        if (names[i] == NULL || lens[i] == 0
+            || lens[i] > STJWT_NAME_LEN_MAX
+            || name_id(&t, names[i], lens[i]) != 0)
+        {
+            return STJWT_E_INVALID_ARG;
+        }
+        memcpy(t.text[i], names[i], lens[i]);
+        t.len[i] = (uint8_t) lens[i];
+        for (h = name_slot(names[i], lens[i]); t.slot[h] != 0;
+             h = (h + 1) % ST_NAME_SLOTS)
+        {
+            /* a free slot exists: ST_NAME_SLOTS > STJWT_NAMES_MAX */
+        }
+        t.slot[h] = (uint8_t) (i + 1);
+    }
+    v->names = t;
+    return STJWT_OK;
+}
+
+
 size_t
 stjwt_payload_members(stjwt_verifier_t *v, const stjwt_member_t **out)
 {
@@ -893,6 +969,7 @@ stjwt_payload_members(stjwt_verifier_t *v, const stjwt_member_t **out)
         r->number = 0;
         r->type = (uint8_t) m->type;
         r->plain = 0;
+        r->name_id = name_id(&v->names, m->name, m->name_len);
         if (m->type == STJWT_JSON_STRING && !m->val_esc) {
             r->value++;
             r->value_len -= 2;

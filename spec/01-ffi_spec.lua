@@ -21,7 +21,7 @@ describe("resty.supertokens.ffi", function()
         end)
 
         it("reports the ABI version the cdef was written for", function()
-            assert.equal(100, C.stjwt_version())
+            assert.equal(101, C.stjwt_version())
             assert.equal(stffi.VERSION_NUM, C.stjwt_version())
             assert.equal("0.1.0", stffi._VERSION)
         end)

@@ -771,6 +771,17 @@ describe("resty.supertokens.jwt", function()
                     '{"st-ev":{"v":true,"t":1700000000000},'
                         .. '"st-role":{"v":["admin"],"t":1700000000000}}',
                     '  {  "ws" :  "x" ,\n"n"\t: 12 }  ',
+                    -- claim names C reports by number (jwt.CLAIM_NAMES),
+                    -- escaped, near-misses, and more than the 16 slots
+                    '{"sub":"u","exp":1,"iat":2,"tId":"public","rsub":"u",'
+                        .. '"sessionHandle":"h","refreshTokenHash1":"r",'
+                        .. '"parentRefreshTokenHash1":null,'
+                        .. '"antiCsrfToken":null,"iss":"i","st-ev":{"v":1}}',
+                    '{"s\\u0075b":"u","ex\\u0070":3,"su":1,"subb":2,'
+                        .. '"Sub":3,"userId":"x","userData":{"a":1}}',
+                    '{"sub":1,"exp":2,"iat":3,"tId":4,"rsub":5,"nbf":6,'
+                        .. '"aud":7,"jti":8,"iss":9,"a1":10,"a2":11,"a3":12,'
+                        .. '"a4":13,"a5":14,"a6":15,"a7":16,"a8":17,"a9":18}',
                 }
                 for _, c in ipairs(cases) do
                     assert.is_true(check(c), c)
@@ -835,11 +846,21 @@ describe("resty.supertokens.jwt", function()
                     end
                     return "{" .. table.concat(o, ",") .. "}"
                 end
+                -- one name per position, so never twice in a payload;
+                -- not the time claims, whose values C judges (exp, iat and
+                -- nbf have hand-picked cases above)
+                local CLAIMS = { "sub", "expiryTime", "timeCreated", "tId",
+                                 "rsub", "sessionHandle", "refreshTokenHash1",
+                                 "iss", "parentRefreshTokenHash1",
+                                 "antiCsrfToken", "userData", "st-ev",
+                                 "st-role", "aud", "jti", "user\\u0049d" }
                 for _ = 1, 500 do
                     local members = {}
                     for i = 1, math.random(0, 24) do
-                        members[i] = '"' .. STR[math.random(#STR)] .. "#" .. i
-                                     .. '":' .. gen(1)
+                        local name = CLAIMS[i] and math.random(2) == 1
+                                     and CLAIMS[i]
+                                     or STR[math.random(#STR)] .. "#" .. i
+                        members[i] = '"' .. name .. '":' .. gen(1)
                     end
                     local p = "{" .. table.concat(members, ",") .. "}"
                     assert.is_true(check(p), p)

@@ -29,8 +29,8 @@ test_names(void)
        && strcmp(stjwt_rc_name(-1), "unknown") == 0
        && strcmp(stjwt_rc_name(1 << 30), "unknown") == 0,
        "out of range: \"unknown\"");
-    ok(stjwt_version() == STJWT_VERSION_NUM && stjwt_version() == 100,
-       "version 100");
+    ok(stjwt_version() == STJWT_VERSION_NUM && stjwt_version() == 101,
+       "version 101");
 }
 
 

@@ -1197,6 +1197,108 @@ test_payload_members(void)
 }
 
 
+/* stjwt_verifier_set_names(): members named in the list carry its 1-based
+ * position, every other member 0; bad lists are refused whole. */
+static void
+test_member_names(void)
+{
+    int A = STJWT_ALG_RS256;
+    const char *names[STJWT_NAMES_MAX + 1];
+    size_t lens[STJWT_NAMES_MAX + 1];
+    char buf[STJWT_NAMES_MAX + 1][8], longname[STJWT_NAME_LEN_MAX + 2];
+    const char *three[3] = { "sub", "k\xc3\xa9y", "exp" };
+    size_t three_lens[3] = { 3, 4, 3 };
+    const stjwt_member_t *m = NULL, *e;
+    stjwt_verifier_t *v = verifier(0, 0, 0, 0);
+    char *t;
+    size_t n, i;
+
+    t = tok_for(A, hdr(A, "rsa1"), "{\"sub\":\"u\",\"exp\":1,\"iat\":2,"
+                "\"su\":3,\"subx\":4,\"k\\u00e9y\":5,\"\":6}");
+    is_rc(verify(v, ks_all, t), STJWT_OK, "names: verify, no list");
+    n = stjwt_payload_members(v, &m);
+    for (i = 0; i < n && m[i].name_id == 0; i++) {
+    }
+    ok(n == 7 && i == n, "no list: every name_id is 0");
+
+    is_rc(stjwt_verifier_set_names(v, three, three_lens, 3), STJWT_OK,
+          "set three names");
+    is_rc(verify(v, ks_all, t), STJWT_OK, "names: verify");
+    n = stjwt_payload_members(v, &m);
+    ok(n == 7, "names: 7 members (%zu)", n);
+    ok((e = member(m, n, "sub")) && e->name_id == 1, "sub is name 1");
+    ok((e = member(m, n, "k\xc3\xa9y")) && e->name_id == 2,
+       "an escaped name matches its unescaped text");
+    ok((e = member(m, n, "exp")) && e->name_id == 3, "exp is name 3");
+    ok(member(m, n, "iat")->name_id == 0 && member(m, n, "su")->name_id == 0
+       && member(m, n, "subx")->name_id == 0
+       && member(m, n, "")->name_id == 0,
+       "unlisted names, prefixes and extensions: 0");
+    is_rc(parse(v, t), STJWT_OK, "names: parse");
+    n = stjwt_payload_members(v, &m);
+    ok(member(m, n, "exp")->name_id == 3, "parse sets name_id too");
+
+    /* A full list: every slot of the table, each name found. */
+    for (i = 0; i < STJWT_NAMES_MAX + 1; i++) {
+        snprintf(buf[i], sizeof(buf[i]), "n%zu", i);
+        names[i] = buf[i];
+        lens[i] = strlen(buf[i]);
+    }
+    is_rc(stjwt_verifier_set_names(v, names, lens, STJWT_NAMES_MAX + 1),
+          STJWT_E_INVALID_ARG, "one name too many");
+    is_rc(verify(v, ks_all, t), STJWT_OK, "refused list: verify");
+    n = stjwt_payload_members(v, &m);
+    ok(member(m, n, "exp")->name_id == 3, "a refused list changes nothing");
+    is_rc(stjwt_verifier_set_names(v, names, lens, STJWT_NAMES_MAX),
+          STJWT_OK, "STJWT_NAMES_MAX names");
+    t = t_printf("{\"n0\":0");
+    for (i = 1; i < STJWT_NAMES_MAX + 1; i++) {
+        t = t_printf("%s,\"n%zu\":%zu", t, i, i);
+    }
+    t = tok_for(A, hdr(A, "rsa1"), t_printf("%s}", t));
+    is_rc(verify(v, ks_all, t), STJWT_OK, "full list: verify");
+    n = stjwt_payload_members(v, &m);
+    for (i = 0; i < STJWT_NAMES_MAX; i++) {
+        e = member(m, n, buf[i]);
+        if (e == NULL || e->name_id != i + 1) {
+            break;
+        }
+    }
+    ok(i == STJWT_NAMES_MAX && member(m, n, buf[STJWT_NAMES_MAX])->name_id
+       == 0, "full list: each name its position, the next one 0");
+
+    /* Refused: duplicates, empty, too long, NULLs. */
+    names[1] = "n0";
+    lens[1] = 2;
+    is_rc(stjwt_verifier_set_names(v, names, lens, 2), STJWT_E_INVALID_ARG,
+          "a name listed twice");
+    lens[1] = 0;
+    is_rc(stjwt_verifier_set_names(v, names, lens, 2), STJWT_E_INVALID_ARG,
+          "an empty name");
+    memset(longname, 'x', sizeof(longname));
+    names[1] = longname;
+    lens[1] = STJWT_NAME_LEN_MAX + 1;
+    is_rc(stjwt_verifier_set_names(v, names, lens, 2), STJWT_E_INVALID_ARG,
+          "a name too long");
+    lens[1] = STJWT_NAME_LEN_MAX;
+    is_rc(stjwt_verifier_set_names(v, names, lens, 2), STJWT_OK,
+          "a name of STJWT_NAME_LEN_MAX bytes");
+    names[1] = NULL;
+    is_rc(stjwt_verifier_set_names(v, names, lens, 2), STJWT_E_INVALID_ARG,
+          "a NULL name");
+    is_rc(stjwt_verifier_set_names(v, NULL, lens, 1), STJWT_E_INVALID_ARG,
+          "NULL names");
+    is_rc(stjwt_verifier_set_names(NULL, names, lens, 0),
+          STJWT_E_INVALID_ARG, "NULL verifier");
+    is_rc(stjwt_verifier_set_names(v, NULL, NULL, 0), STJWT_OK,
+          "n = 0 clears the list");
+    is_rc(verify(v, ks_all, t), STJWT_OK, "cleared: verify");
+    n = stjwt_payload_members(v, &m);
+    ok(member(m, n, "n0")->name_id == 0, "cleared: name_id 0");
+    stjwt_verifier_free(v);
+}
+
+
 static int
 detached(const stjwt_keyset_t *ks, int alg, const char *kid,
     const void *msg, size_t mlen, const unsigned char *sig, size_t slen)
@@ -1643,6 +1745,7 @@ main(void)
     test_legacy();
     test_opaque();
     test_payload_members();
+    test_member_names();
     test_detached();
     test_rsa_pkcs1_encodings();
     test_verify_parsed();

@@ -7,7 +7,8 @@
 -- compares functions, struct layouts, enum values and flag values.
 --
 -- Fields: `C` (the clib), `path` (the loaded file), `RC`, `ALG`, `JSON`
--- (enums), `VERSION_NUM`, `OPT_*`, `KEYSET_*` (#defines).
+-- (enums), `VERSION_NUM`, `OPT_*`, `KEYSET_*`, `NAMES_MAX`, `NAME_LEN_MAX`
+-- (#defines).
 -- @module resty.supertokens.ffi
 
 local ffi = require "ffi"
@@ -75,6 +76,7 @@ typedef struct stjwt_member_s {
     double      number;
     uint8_t     type;
     uint8_t     plain;
+    uint8_t     name_id;
 } stjwt_member_t;
 
 int stjwt_version(void);
@@ -99,6 +101,8 @@ int stjwt_verify_parsed(stjwt_verifier_t *v, const stjwt_keyset_t *ks,
     const char *token, size_t len, const char **errmsg);
 size_t stjwt_payload_members(stjwt_verifier_t *v,
     const stjwt_member_t **out);
+int stjwt_verifier_set_names(stjwt_verifier_t *v,
+    const char *const *names, const size_t *lens, size_t n);
 int stjwt_b64url_decode(const char *src, size_t len,
     unsigned char *dst, size_t *dlen);
 size_t stjwt_b64_encode(const unsigned char *src, size_t len,
@@ -181,11 +185,13 @@ _M.JSON = {
 }
 
 -- #defines the FFI cannot see.
-_M.VERSION_NUM = 100
+_M.VERSION_NUM = 101
 _M.OPT_OPAQUE_PAYLOAD = 0x1
 _M.OPT_NO_LEGACY = 0x2
 _M.KEYSET_STRICT = 0x1
 _M.KEYSET_ALLOW_HMAC = 0x2
+_M.NAMES_MAX = 32
+_M.NAME_LEN_MAX = 64
 
 
 local function load_shared_lib(so_name)

@@ -80,6 +80,22 @@ local ks_info = ffi_new("stjwt_keyset_info_t")
 local detached = ffi_new("stjwt_detached_t")
 local members_out = ffi_new("const stjwt_member_t *[1]")
 
+-- Claim names the C scan reports by number (stjwt_member_t.name_id), so
+-- that a member with one of them needs no string of its own: those of
+-- SuperTokens access tokens v2 to v5 and its claim validators.  The first
+-- ten are the slots payload_table() reserves.
+local CLAIM_NAMES = {
+    "sub", "exp", "iat", "tId", "rsub", "sessionHandle", "refreshTokenHash1",
+    "iss", "parentRefreshTokenHash1", "antiCsrfToken",
+    "userId", "userData", "expiryTime", "timeCreated", "nbf", "aud", "jti",
+    "st-ev", "st-role", "st-perm", "st-mfa",
+}
+local claim_names = ffi_new("const char *[?]", #CLAIM_NAMES, CLAIM_NAMES)
+local claim_lens = ffi_new("size_t[?]", #CLAIM_NAMES)
+for i, name in ipairs(CLAIM_NAMES) do
+    claim_lens[i - 1] = #name
+end
+
 -- JOSE algorithm name -> stjwt_alg_e, for verify_detached().
 local ALG_IDS = {}
 for name, id in pairs(stffi.ALG) do
@@ -97,10 +113,16 @@ end
 -- The result table keeps eight keys, so its hash part has eight nodes
 -- (a ninth key doubles it: +192 bytes on every verification, and the
 -- bytes are what a busy worker pays for, in allocation and collection).
+-- The keys filled in later (payload_json, payload) must be reserved in
+-- the constructor with a value that is not a constant: LuaJIT's template
+-- drops a constant nil key when it grows, and the first store after the
+-- constructor then rehashes the table into sixteen nodes.
 -- The rest is packed into the number `types` and read through RESULT_MT:
 -- the JSON type of each header field and time claim (3 bits apiece), the
 -- alg id, the legacy version and "typ is the string JWT".  A typ of any
 -- other string, nbf and stt are stored only when the token has them.
+local NO_VALUE = nil   -- a nil the parser cannot fold (see above)
+
 local TYPE_SHIFT = {
     kid_type = 0, typ_type = 3, version_type = 6, exp_type = 9,
     nbf_type = 12, iat_type = 15, stt_type = 18,
@@ -165,8 +187,8 @@ local function result_table(r)
                     lshift(iat_type, 15), lshift(stt_type, 18),
                     lshift(r.alg_id, ALG_ID_SHIFT),
                     lshift(r.legacy, LEGACY_SHIFT), typ_jwt),
-        payload_json = nil,
-        payload = nil,
+        payload_json = NO_VALUE,
+        payload = NO_VALUE,
     }, RESULT_MT)
     if typ ~= nil then
         res.typ = typ
@@ -432,6 +454,10 @@ function _M.verifier(opts)
         return nil, "supertokens.jwt: verifier: " .. msg
     end
     ffi_gc(handle, C.stjwt_verifier_free)
+    if C.stjwt_verifier_set_names(handle, claim_names, claim_lens,
+                                  #CLAIM_NAMES) ~= RC_OK then
+        error("supertokens.jwt: verifier: CLAIM_NAMES refused", 2)
+    end
 
     return setmetatable({ handle = handle, opaque = opaque }, verifier_mt)
 end
@@ -463,7 +489,18 @@ end
 local function payload_table(vh)
     local n = tonumber(C.stjwt_payload_members(vh, members_out))
     local m = members_out[0]
-    local t = table_new(0, n)
+    local t
+    if n <= 16 then
+        -- The claims of a SuperTokens access token, reserved (sixteen
+        -- nodes, as table.new(0, 10..16) would have): storing them finds
+        -- their node instead of placing a new key.
+        t = { sub = NO_VALUE, exp = NO_VALUE, iat = NO_VALUE,
+              tId = NO_VALUE, rsub = NO_VALUE, sessionHandle = NO_VALUE,
+              refreshTokenHash1 = NO_VALUE, iss = NO_VALUE,
+              parentRefreshTokenHash1 = NO_VALUE, antiCsrfToken = NO_VALUE }
+    else
+        t = table_new(0, n)
+    end
     for i = 0, n - 1 do
         local e = m[i]
         local ty = e.type
@@ -486,7 +523,12 @@ local function payload_table(vh)
                 return nil
             end
         end
-        t[ffi_string(e.name, e.name_len)] = val
+        local id = e.name_id
+        if id ~= 0 then
+            t[CLAIM_NAMES[id]] = val
+        else
+            t[ffi_string(e.name, e.name_len)] = val
+        end
     end
     return t
 end

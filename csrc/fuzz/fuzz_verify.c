@@ -5,7 +5,8 @@
  * v1/v2 seeds).  Invariant: verify fails with parse's code whenever parse
  * fails; an accepted token has a real alg.  The payload members of a
  * parse lie inside its payload, plain strings have no quote, backslash or
- * control byte, and a plain number is what strtod reads.
+ * control byte, a plain number is what strtod reads, and a member's
+ * name_id names the listed name equal to its own (0 when none is).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +17,16 @@
 
 static stjwt_keyset_t *ks, *ks_hs;
 static stjwt_verifier_t *v;
+
+/* The claim names jwt.lua registers, and near misses of them. */
+static const char *const names[] = {
+    "sub", "exp", "iat", "tId", "rsub", "sessionHandle", "refreshTokenHash1",
+    "iss", "parentRefreshTokenHash1", "antiCsrfToken", "userId", "userData",
+    "expiryTime", "timeCreated", "nbf", "aud", "jti", "st-ev", "st-role",
+    "st-perm", "st-mfa", "s", "su", "subb", "a", "\xc3\xa9",
+};
+#define N_NAMES (sizeof(names) / sizeof(names[0]))
+static size_t name_lens[N_NAMES];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,8 +47,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     ks_hs = stjwt_keyset_new(fuzz_jwks_hmac, sizeof(fuzz_jwks_hmac) - 1,
                              STJWT_KEYSET_ALLOW_HMAC, NULL, &rc, &msg);
     v = stjwt_verifier_new(&o, &rc, &msg);
+    for (size_t i = 0; i < N_NAMES; i++) {
+        name_lens[i] = strlen(names[i]);
+    }
     if (ks == NULL || ks_hs == NULL || v == NULL
-        || stjwt_keyset_count(ks) != 6)
+        || stjwt_keyset_count(ks) != 6
+        || stjwt_verifier_set_names(v, names, name_lens, N_NAMES)
+           != STJWT_OK)
     {
         abort();
     }
@@ -53,6 +69,16 @@ check_members(const stjwt_result_t *r)
     char num[32];
 
     for (i = 0; i < n; i++) {
+        for (k = 0; k < N_NAMES; k++) {
+            if (m[i].name_len == name_lens[k]
+                && memcmp(m[i].name, names[k], name_lens[k]) == 0)
+            {
+                break;
+            }
+        }
+        if (m[i].name_id != (k < N_NAMES ? k + 1 : 0)) {
+            abort();
+        }
         if (m[i].value < r->payload
             || m[i].value + m[i].value_len > r->payload + r->payload_len
             || m[i].type == STJWT_JSON_ABSENT

@@ -116,7 +116,8 @@ end
 -- The keys filled in later (payload_json, payload) must be reserved in
 -- the constructor with a value that is not a constant: LuaJIT's template
 -- drops a constant nil key when it grows, and the first store after the
--- constructor then rehashes the table into sixteen nodes.
+-- constructor then rehashes the table (a new node array, every key placed
+-- again) on every token.
 -- The rest is packed into the number `types` and read through RESULT_MT:
 -- the JSON type of each header field and time claim (3 bits apiece), the
 -- alg id, the legacy version and "typ is the string JWT".  A typ of any
@@ -490,9 +491,9 @@ local function payload_table(vh)
     local n = tonumber(C.stjwt_payload_members(vh, members_out))
     local m = members_out[0]
     local t
-    if n <= 16 then
+    if n > 8 and n <= 16 then
         -- The claims of a SuperTokens access token, reserved (sixteen
-        -- nodes, as table.new(0, 10..16) would have): storing them finds
+        -- nodes, as table.new(0, 9..16) would have): storing them finds
         -- their node instead of placing a new key.
         t = { sub = NO_VALUE, exp = NO_VALUE, iat = NO_VALUE,
               tId = NO_VALUE, rsub = NO_VALUE, sessionHandle = NO_VALUE,

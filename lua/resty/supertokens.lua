@@ -212,6 +212,7 @@ local USER_BODY_START = '{"note":' .. json_string(NOTE)
 -- cached), so the scans run once per token, not once per request.
 -- Emptied when full, so it stays small.
 local PAYLOAD_MEMO_MAX = 512
+local NO_VALUE = nil
 local payload_memo, payload_memo_n = {}, 0
 
 local function payload_facts(json)
@@ -220,11 +221,11 @@ local function payload_facts(json)
         return m
     end
     local text = json_minify(json)
-    m = {
-        text = text,        -- minified
-        header_ok = nil,    -- usable as a header value (on first use)
-        body = nil, user_id = nil, handle = nil,  -- last /api/user body
-    }
+    -- The last /api/user body and whom it was for are reserved with a nil
+    -- the parser cannot fold (a constant nil is dropped from LuaJIT's
+    -- template, and storing them then rehashed the table on every new
+    -- token); header_ok (usable as a header value) is added on first use.
+    m = { text = text, body = NO_VALUE, user_id = NO_VALUE, handle = NO_VALUE }
     if payload_memo_n >= PAYLOAD_MEMO_MAX then
         payload_memo, payload_memo_n = {}, 0
     end

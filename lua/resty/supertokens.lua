@@ -221,11 +221,15 @@ local function payload_facts(json)
         return m
     end
     local text = json_minify(json)
-    -- The last /api/user body and whom it was for are reserved with a nil
-    -- the parser cannot fold (a constant nil is dropped from LuaJIT's
-    -- template, and storing them then rehashed the table on every new
-    -- token); header_ok (usable as a header value) is added on first use.
-    m = { text = text, body = NO_VALUE, user_id = NO_VALUE, handle = NO_VALUE }
+    -- Every field is reserved with a nil the parser cannot fold: a
+    -- constant nil is dropped from LuaJIT's template, and storing the field
+    -- later rehashed the table (a rehash also drops reserved nil slots).
+    m = {
+        text = text,                -- minified
+        header_ok = NO_VALUE,       -- usable as a header value (first use)
+        -- the last /api/user body and whom it was for
+        body = NO_VALUE, user_id = NO_VALUE, handle = NO_VALUE,
+    }
     if payload_memo_n >= PAYLOAD_MEMO_MAX then
         payload_memo, payload_memo_n = {}, 0
     end
@@ -852,17 +856,32 @@ local function start(fn)
               3)
     end
     -- $http_cookie is every Cookie header joined with "; ", as above.
+    -- header is st itself (below); token, info and signed are set on every
+    -- verified request (check_signature in make_env): slots in the
+    -- template cost less than keys added later, which rehash the table.
+    local st
+    if fn == "verify_session" then
+        -- and what the later phases need: the session, the copy handed to
+        -- user code, the headers to relay (a nil the parser cannot fold,
+        -- see payload_facts); 16 nodes, which the two keys added to the
+        -- 8-node table below would make too, by two rehashes per request
+        st = {
+            conf = conf, plan = plan_of(conf),
+            method = get_method(), cookie = ngx_var.http_cookie,
+            header = false, token = false, info = false, signed = false,
+            session = NO_VALUE, own_session = NO_VALUE, relay = NO_VALUE,
+        }
+    else
+        st = {
+            conf = conf, plan = plan_of(conf),
+            method = get_method(), cookie = ngx_var.http_cookie,
+            header = false, token = false, info = false, signed = false,
+        }
+    end
     -- Not `return setmetatable(...)`: a trace cannot return to a lower
     -- frame after a tail call to a builtin, so every trace through here
     -- aborted ("leaving loop in root trace at setmetatable").
-    local st = setmetatable({
-        conf = conf, plan = plan_of(conf),
-        method = get_method(), cookie = ngx_var.http_cookie,
-        header = false,     -- st itself, below
-        -- set on every verified request (check_signature in make_env):
-        -- slots in the template cost less than keys added later
-        token = false, info = false, signed = false,
-    }, request_mt)
+    setmetatable(st, request_mt)
     st.header = st
     return st
 end

@@ -755,6 +755,23 @@ describe("attack corpus", function()
                 assert.is_true(uid ~= "admin")
             end
         end)
+
+        it("a dropped identity value (CR/LF) leaves no client copy of "
+           .. "that header either", function()
+            local t = x.token(x.hdr(), x.pay({
+                sub = "user-1\r\nX-Injected: 1" }), "real")
+            hygiene.register_token(t)
+            local res = assert(send(servers.core, spoofed({
+                { "Authorization", "Bearer " .. t } }), "spoof", "GET",
+                "/echo/required"))
+            assert.equal(200, res.status, res.body)
+            local seen = cjson.decode(res.body)
+            -- the token's sub cannot be a header value: the upstream gets
+            -- no user id at all, not the client's "admin"
+            assert.equal(NULL, seen["x-supertokens-user-id"])
+            assert.equal("h-attack", seen["x-supertokens-session-handle"])
+            assert.equal("public", seen["x-supertokens-tenant-id"])
+        end)
     end)
 
     describe("validly signed mutants (the Lua paths after the signature)",

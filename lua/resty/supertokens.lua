@@ -827,19 +827,10 @@ end
 -- lower frame"), so everything after it in the same function ran in the
 -- interpreter on every request.  Called from there, a function gets a
 -- trace of its own (+3 % cached req/s, 8 interleaved rounds).
-local decided
-
--- The decision for the request of st (counted, and logged when it is a
--- rejection); a failure inside it is a 500 with a log line, not a crash.
-local function decide_for(st, opts)
-    local route = get_route(opts)
-    deciding = st
-    local ok, out = decide.verify_protected(st.conf, route, st,
-                                            state.env)
-    return decided(st, ok, out)
-end
-
-decided = function(st, ok, out)
+--
+-- The decision counted, and logged when it is a rejection; a failure
+-- inside it (ok false) is a 500 with a log line, not a crash.
+local function decided(st, ok, out)
     deciding = nil
     if not ok then
         ngx_log(ngx.ERR, "supertokens: decision failed: ",
@@ -859,6 +850,16 @@ decided = function(st, ok, out)
         log_reject(st.conf, st, out)
     end
     return out
+end
+
+
+-- The decision for the request of st (see decided()).
+local function decide_for(st, opts)
+    local route = get_route(opts)
+    deciding = st
+    local ok, out = decide.verify_protected(st.conf, route, st,
+                                            state.env)
+    return decided(st, ok, out)
 end
 
 

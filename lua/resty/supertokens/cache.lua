@@ -24,7 +24,7 @@ local tostring = tostring
 local setmetatable = setmetatable
 local math_min = math.min
 local math_floor = math.floor
-local str_sub = string.sub
+local byte = string.byte
 
 local _M = { _VERSION = "0.1.0" }
 local mt = { __index = _M }
@@ -65,18 +65,29 @@ function _M.new(size, min_uses)
 end
 
 
--- Counts one more verification of token; true once it has min_uses.
--- Counted by the last SEEN_KEY_LEN characters (of the signature): a
--- collision only admits a token one use early, and a flood of unique
--- tokens keeps ~60 bytes per token alive here instead of the token.
-local SEEN_KEY_LEN = 24
+-- The key a token is counted under: a number made of its last 7
+-- characters (of the signature, 42 random bits in base64url; 7 bits each
+-- keeps it exact in a double).  A collision only admits a token one use
+-- early; a flood of unique tokens keeps no string alive here, and no
+-- string is made and interned per miss (a 24-character suffix was).
+local function seen_key(token)
+    local n = #token
+    if n < 7 then
+        return token
+    end
+    local a, b, c, d, e, f, g = byte(token, n - 6, n)
+    return ((((((a * 128 + b) * 128 + c) * 128 + d) * 128 + e) * 128 + f)
+            * 128 + g)
+end
 
+
+-- Counts one more verification of token; true once it has min_uses.
 local function admitted(self, token)
     local min_uses = self.min_uses
     if min_uses == 1 then
         return true
     end
-    local key = str_sub(token, -SEEN_KEY_LEN)
+    local key = seen_key(token)
     local seen = self.seen
     local n = (seen[key] or self.seen_old[key] or 0) + 1
     if n >= min_uses then

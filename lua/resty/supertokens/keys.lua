@@ -435,8 +435,9 @@ end
 -- verdict.  Another token in between just means nothing is reused.
 function _M:parse(token)
     local c = self.cache
+    local e
     if c then
-        local e = c:lookup(token)
+        e = c:lookup(token)
         local res = e and e.res
         if res then
             self.held_token, self.held_entry = token, e
@@ -451,6 +452,14 @@ function _M:parse(token)
     local res, reason, partial = v:parse(token)
     if res and c then
         self.held_token, self.held_res = token, res
+        -- On a miss, check_signature() need not look the token up again
+        -- (false: looked up, no entry).  An entry without a parse result
+        -- (nil) is found again there, and gets this one.
+        if e == nil then
+            self.held_entry = false
+        else
+            self.held_entry = nil
+        end
     end
     return res, reason, partial
 end
@@ -477,6 +486,8 @@ function _M:check_signature(token, parsed)
         local hit
         if entry then
             hit = entry.ver == self.ver
+        elseif entry == false then
+            hit = false
         else
             hit = c:get(token, self.ver)
             if hit and res then

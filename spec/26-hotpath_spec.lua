@@ -1,8 +1,10 @@
 -- The request path on a repeated token, through a real nginx: the token
 -- is parsed once (the verified-token cache keeps the parse result with the
 -- verdict), every per-request check and header rule still applies, and the
--- JIT compiles the path (no trace aborts on NYI bytecodes such as a
--- closure created per request).  Static keys: no core needed.
+-- JIT compiles the path (no trace aborts on a NYI in our files: a
+-- closure created per request, a tail call to a builtin, a side exit with
+-- more live registers than LuaJIT can hand on).  Static keys: no core
+-- needed.
 
 local cjson = require "cjson.safe"
 local nginx = require "spec.helpers.nginx"
@@ -27,6 +29,49 @@ local function payload(sub, exp, extra)
         p[k] = v
     end
     return p
+end
+
+
+-- jit.v names a location by the file's base name: ours are the files of
+-- lua/resty/supertokens/ and supertokens.lua.
+local OUR_FILES = { ["supertokens.lua"] = true }
+do
+    local dir = debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$")
+                or "."
+    local ls = assert(io.popen("ls " .. dir .. "/lua/resty/supertokens"))
+    for name in ls:lines() do
+        if name:match("%.lua$") then
+            OUR_FILES[name] = true
+        end
+    end
+    ls:close()
+    assert(OUR_FILES["jwt.lua"] and OUR_FILES["decide.lua"],
+           "spec/26: cannot list lua/resty/supertokens")
+end
+
+-- The trace aborts on a NYI (a bytecode, a return to a lower frame ...)
+-- that start in or point into our files, but for the one by design: the
+-- continuation after the stop in decide.lua's verify_framed() ends at its
+-- pcall frame ("(N/stitch) decide.lua:... return to lower frame at
+-- decide.lua:...").
+local function our_nyi_aborts(log)
+    local bad = {}
+    for line in log:gmatch("[^\n]+") do
+        if line:find("TRACE ---", 1, true) and line:find("NYI:", 1, true)
+        then
+            local ours = false
+            for file in line:gmatch("([%w_%-]+%.lua):%d+") do
+                ours = ours or OUR_FILES[file] or false
+            end
+            local by_design = line:find("/stitch) decide.lua:", 1, true)
+                and line:find("return to lower frame at decide.lua:", 1,
+                              true)
+            if ours and not by_design then
+                bad[#bad + 1] = line
+            end
+        end
+    end
+    return bad
 end
 
 
@@ -178,7 +223,7 @@ describe("request path on a cached token (nginx)", function()
     end)
 
     -- first, while nothing has been blacklisted by the JIT yet
-    it("compiles: no trace aborts on NYI bytecodes in the request path",
+    it("compiles: no trace aborts on a NYI in the request path",
        function()
         local auth = { { "Authorization", "Bearer "
                                           .. mint(payload("u-jit")) } }
@@ -188,15 +233,7 @@ describe("request path on a cached token (nginx)", function()
             end
         end)
         assert.truthy(log:find("TRACE", 1, true), "jit.v saw no traces")
-        local bad = {}
-        for line in log:gmatch("[^\n]+") do
-            if line:find("NYI: bytecode", 1, true)
-               and line:find("supertokens", 1, true)
-            then
-                bad[#bad + 1] = line
-            end
-        end
-        assert.same({}, bad)
+        assert.same({}, our_nyi_aborts(log))
     end)
 
     it("caches a token at its second use (token_cache_min_uses = 2)",
@@ -391,5 +428,6 @@ describe("request path on a cached token (nginx)", function()
                       .. "frame:\n" .. l)
             end
         end
+        assert.same({}, our_nyi_aborts(log))
     end)
 end)

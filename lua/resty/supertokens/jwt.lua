@@ -36,6 +36,7 @@ local json_decode = cjson.decode
 local json_encode = cjson.encode
 local json_null = cjson.null
 local table_new = require "table.new"
+local trace_stop = coroutine.running
 
 
 local _M = { _VERSION = "0.1.0" }
@@ -133,6 +134,11 @@ assert(stffi.ALG.MAX <= 16, "supertokens.jwt: alg ids outgrew 4 bits")
 local LEGACY_SHIFT = 25         -- 2 bits: 0, 1 or 2
 local TYP_JWT = 0x8000000       -- bit 27
 
+-- Values go through a local before `return`: after `return band(...)`
+-- (a tail call to a builtin) a side trace of this function cannot return
+-- to its caller's frame ("NYI: return to lower frame at bit.band"); the
+-- exit of `res.legacy` was left to the interpreter after a few aborts,
+-- and with it the rest of the caller, on every new token.
 local RESULT_MT = {
     __index = function(res, key)
         local types = rawget(res, "types")
@@ -140,9 +146,11 @@ local RESULT_MT = {
         if shift then
             return TYPE_NAMES[band(rshift(types, shift), 7)]
         elseif key == "alg_id" then
-            return band(rshift(types, ALG_ID_SHIFT), 15)
+            local id = band(rshift(types, ALG_ID_SHIFT), 15)
+            return id
         elseif key == "legacy" then
-            return band(rshift(types, LEGACY_SHIFT), 3)
+            local legacy = band(rshift(types, LEGACY_SHIFT), 3)
+            return legacy
         elseif key == "typ" and band(types, TYP_JWT) ~= 0 then
             return "JWT"
         end
@@ -537,6 +545,14 @@ end
 
 -- Successful parse/verify: header fields, claims and the decoded payload.
 local function success(self, vh)
+    -- Ends the caller's trace here (see decide.lua's verify_framed()):
+    -- inlined into the decision's trace, this function's branches on the
+    -- header fields were side exits with so many live registers that
+    -- every side trace from them aborted ("NYI: register coalescing too
+    -- complex"), and LuaJIT never gave up retrying (143 aborts in
+    -- spec/26's 240 requests of new and garbage tokens).  A trace started
+    -- here carries only what it loads.
+    trace_stop()
     local res = result_table(result)
     if result.payload ~= nil then
         res.payload_json = ffi_string(result.payload, result.payload_len)
@@ -546,6 +562,11 @@ local function success(self, vh)
                 return nil, "bad_json", res
             end
             res.payload = payload
+            -- The same after the claims loop, a trace of its own: the side
+            -- trace at its exit went on through the whole decision until
+            -- "trace too long", and then that exit was left to the
+            -- interpreter with the rest of every new token's request.
+            trace_stop()
         end
     end
     return res

@@ -36,9 +36,8 @@ end
 -- lua/resty/supertokens/ and supertokens.lua.
 local OUR_FILES = { ["supertokens.lua"] = true }
 do
-    local dir = debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$")
-                or "."
-    local ls = assert(io.popen("ls " .. dir .. "/lua/resty/supertokens"))
+    local ls = assert(io.popen("ls '" .. nginx.TOP
+                               .. "'/lua/resty/supertokens"))
     for name in ls:lines() do
         if name:match("%.lua$") then
             OUR_FILES[name] = true

@@ -6,6 +6,7 @@
 local cjson = require "cjson.safe"
 local jwt = require "resty.supertokens.jwt"
 local decide = require "resty.supertokens.decide"
+local token = require "resty.supertokens.token"
 local outcome = require "resty.supertokens.outcome"
 local H = require "spec.helpers.flow"
 
@@ -585,8 +586,9 @@ describe("decide: the plain pass is kept per token", function()
     local now = 1795771730000
     local t = H.v5({ sub = "user-1" })
 
-    -- An env whose parse keeps one result per token, as the verified-token
-    -- cache does (keys.lua): the token's info is then reused.
+    -- An env whose parse keeps one result per token, and with it the
+    -- token's info once its signature checked, as the verified-token
+    -- cache does (keys.lua, cache.lua): the token's info is then reused.
     local function cached_env(opts)
         local env = H.env(opts)
         local kept = {}
@@ -597,6 +599,14 @@ describe("decide: the plain pass is kept per token", function()
                 kept[raw] = res
             end
             return res
+        end
+        local check = env.check_signature
+        env.check_signature = function(raw, info)
+            local ok, why = check(raw, info)
+            if ok then
+                token.remember(kept[raw], info)
+            end
+            return ok, why
         end
         return env
     end

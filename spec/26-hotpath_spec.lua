@@ -117,6 +117,17 @@ describe("request path on a cached token (nginx)", function()
                         n[1] = n[1] + 1
                         return parse(...)
                     end
+                    -- and the token infos made (a cached token keeps its
+                    -- own, and with it its session and /api/user body)
+                    local token = require "resty.supertokens.token"
+                    local inspect = token.inspect
+                    n[2] = 0
+                    token.inspect = function(res)
+                        if not res.inspected then
+                            n[2] = n[2] + 1
+                        end
+                        return inspect(res)
+                    end
                     require("resty.supertokens").init({
                         app_info = { api_domain = "http://localhost:3001",
                                      website_domain = "]] .. WEBSITE .. [[" },
@@ -194,6 +205,11 @@ describe("request path on a cached token (nginx)", function()
                         ngx.print(package.loaded.hot_parses[1])
                     }
                 }
+                location = /infos {
+                    content_by_lua_block {
+                        ngx.print(package.loaded.hot_parses[2])
+                    }
+                }
                 location = /jit/on {
                     content_by_lua_block {
                         jit.flush()
@@ -242,10 +258,12 @@ describe("request path on a cached token (nginx)", function()
                     cjson.decode(get("/cache-admission").body))
     end)
 
-    it("parses a repeated token twice (then never) and answers the same",
+    it("parses a repeated token twice (then never), makes its info as "
+       .. "often, and answers the same",
        function()
         local tok = mint(payload("u-repeat"))
         local before = parses()
+        local infos_before = tonumber(get("/infos").body)
         local first
         for i = 1, 30 do
             local res = get("/api/user", { { "Authorization",
@@ -259,6 +277,7 @@ describe("request path on a cached token (nginx)", function()
         end
         -- 1st use: verified, counted; 2nd: verified, cached; then hits
         assert.equal(2, parses() - before)
+        assert.equal(2, tonumber(get("/infos").body) - infos_before)
         local body = assert(cjson.decode(first))
         assert.equal(NOTE, body.note)
         assert.equal("u-repeat", body.userId)

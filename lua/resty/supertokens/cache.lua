@@ -17,6 +17,7 @@
 -- shared by every request that presents the token: read-only.
 
 local lrucache = require "resty.lrucache"
+local token_info = require "resty.supertokens.token"
 
 local type = type
 local error = error
@@ -143,17 +144,20 @@ function _M:lookup(token)
 end
 
 
--- Keep `res` (the token's parse result) with an existing entry.
-function _M:keep_parsed(token, res)
+-- Keep `res` (the token's parse result, `parsed` the caller's info made
+-- from it) with an existing entry.
+function _M:keep_parsed(token, res, parsed)
     local e = self.lru:get(token)
     if e and not e.res then
+        token_info.remember(res, parsed)
         e.res = res
     end
 end
 
 
 -- Remember a verified token until it expires (at most MAX_TTL), with its
--- parse result `res` when the caller has it.
+-- parse result `res` when the caller has it (and in res, `parsed`: the
+-- token's info, token.inspect() of res).
 function _M:set(token, ks_ver, parsed, now_ms, res)
     local exp = expiry_ms(parsed)
     if not exp then
@@ -162,6 +166,9 @@ function _M:set(token, ks_ver, parsed, now_ms, res)
     local ttl = math_min(_M.MAX_TTL, (exp - now_ms) / 1000)
     if ttl <= 0 or not admitted(self, token) then
         return
+    end
+    if res then
+        token_info.remember(res, parsed)
     end
     self.lru:set(token, { ver = ks_ver, res = res }, ttl)
 end

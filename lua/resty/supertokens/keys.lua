@@ -491,7 +491,7 @@ function _M:check_signature(token, parsed)
         else
             hit = c:get(token, self.ver)
             if hit and res then
-                c:keep_parsed(token, res)
+                c:keep_parsed(token, res, parsed)
             end
         end
         if hit then

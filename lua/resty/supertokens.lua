@@ -207,34 +207,10 @@ _M._json_minify = json_minify
 local USER_BODY_START = '{"note":' .. json_string(NOTE)
 
 
--- What the request path makes of a session's payload JSON, per payload
--- text: a repeated token brings the very same string (its parse result is
--- cached), so the scans run once per token, not once per request.
--- Emptied when full, so it stays small.
-local PAYLOAD_MEMO_MAX = 512
+-- Reserves a table slot: a constant nil is dropped from LuaJIT's template,
+-- and storing the field later rehashed the table (a rehash also drops
+-- reserved nil slots); a nil the parser cannot fold stays.
 local NO_VALUE = nil
-local payload_memo, payload_memo_n = {}, 0
-
-local function payload_facts(json)
-    local m = payload_memo[json]
-    if m then
-        return m
-    end
-    local text = json_minify(json)
-    -- Every field is reserved with a nil the parser cannot fold: a
-    -- constant nil is dropped from LuaJIT's template, and storing the field
-    -- later rehashed the table (a rehash also drops reserved nil slots).
-    m = {
-        text = text,                -- minified
-        header_ok = NO_VALUE,       -- usable as a header value (first use)
-    }
-    if payload_memo_n >= PAYLOAD_MEMO_MAX then
-        payload_memo, payload_memo_n = {}, 0
-    end
-    payload_memo[json] = m
-    payload_memo_n = payload_memo_n + 1
-    return m
-end
 
 
 ------------------------------------------------------------------------
@@ -617,17 +593,20 @@ function _M.identity_names(conf)
 end
 
 
--- The header value of a session field, or nil when it has control
--- characters (which cannot be header values).
-local function identity_value(key, value)
+-- The header value of a session's field, or nil when it has control
+-- characters (which cannot be header values).  The payload's (its JSON
+-- minified) is kept on the session (decide's payload_header slot, false:
+-- none), as its /api/user body is: a repeated token's session is the same
+-- table on every request.
+local function identity_value(key, s, value)
     if key == "payload" then
-        local m = payload_facts(tostring(value))
-        local ok = m.header_ok
-        if ok == nil then
-            ok = not has_control(m.text)
-            m.header_ok = ok
+        local header = s.payload_header
+        if header == nil then
+            local text = json_minify(tostring(value))
+            header = not has_control(text) and text
+            s.payload_header = header
         end
-        return ok and m.text or nil
+        return header or nil
     end
     value = tostring(value)
     if has_control(value) then
@@ -650,7 +629,7 @@ function _M.identity_headers(conf, s)
         local name = uh[f[1]]
         local value = s[f[2]]
         if type(name) == "string" and value ~= nil then
-            value = identity_value(f[1], value)
+            value = identity_value(f[1], s, value)
             if value then
                 list[#list + 1] = { name, value }
             else
@@ -718,7 +697,7 @@ local function pass_identity(plan, s)
         local f = identity[i]
         local value = s and s[f[2]]
         if value ~= nil then
-            value = identity_value(f[3], value)
+            value = identity_value(f[3], s, value)
             if not value then
                 dropped = dropped or {}
                 dropped[#dropped + 1] = f[1]
@@ -875,8 +854,8 @@ local function start(fn)
     local st
     if fn == "verify_session" then
         -- and what the later phases need: the session, the copy handed to
-        -- user code, the headers to relay (a nil the parser cannot fold,
-        -- see payload_facts); 16 nodes, which the two keys added to the
+        -- user code, the headers to relay (NO_VALUE: reserved slots);
+        -- 16 nodes, which the two keys added to the
         -- 8-node table below would make too, by two rehashes per request
         st = {
             conf = conf, plan = plan_of(conf),
@@ -1052,7 +1031,7 @@ end
 -- The /api/user body for a session (nil: no session), kept on the session
 -- (decide's answer_body): a repeated token's pass, and so its session, is
 -- the same table on every request, and a new token's session gets its body
--- without a table in the payload memo (+2.9 % req/s with a new token per
+-- without a table in a payload memo (+2.9 % req/s with a new token per
 -- request, 20 interleaved rounds; a repeated token +1.0 %, 12 rounds).
 local function user_answer(s)
     if not s then

@@ -346,7 +346,7 @@ local function core_verify(conf, route, env, ctx)
 end
 
 
-local ANSWER_NOT_MADE = nil   -- reserves a slot: a nil the parser cannot fold
+local NOT_MADE = nil   -- reserves a slot: a nil the parser cannot fold
 
 
 -- A session with every field a session can have: those of `src` (a token's
@@ -368,11 +368,12 @@ local function session_of(src, access_token, transfer, new_token)
         payload = src.payload,
         payload_json = src.payload_json,
         front_token = src.front_token,
-        -- the shell's memo, not a field of the session: what /api/user
-        -- answers for it, made on first use and kept as long as the
-        -- session is (a cached token's pass keeps it); copies start
-        -- without it
-        answer_body = ANSWER_NOT_MADE,
+        -- the shell's memos, not fields of the session: what /api/user
+        -- answers for it and its payload identity header, made on first
+        -- use and kept as long as the session is (a cached token's pass
+        -- keeps it); copies start without them
+        answer_body = NOT_MADE,
+        payload_header = NOT_MADE,
     }
     return session
 end

@@ -276,7 +276,34 @@ describe("JWKS engine", function()
                 connection_uri = c.url, app_info = APP,
                 session = { jwks_refresh_interval_sec = 1 },
                 token_cache_size = 100,
-            }, { workers = 1 })
+            }, { workers = 1, server = [[
+                # The engine as the decision drives it when it ignores a
+                # header token (A: parsed, not inspected) and takes a
+                # cached cookie token (B) whose entry is older than the
+                # keyset: the entry B gets again must hold B's parse.
+                location = /engine/reverify {
+                    content_by_lua_block {
+                        local st = require "resty.supertokens"
+                        local token = require "resty.supertokens.token"
+                        local eng = require("resty.supertokens.keys")
+                                        .new(st.config())
+                        local a = ngx.var.http_x_token_a
+                        local b = ngx.var.http_x_token_b
+                        local res_a = assert(eng:parse(a))
+                        local res_b = assert(eng:parse(b))
+                        assert(res_a ~= res_b)
+                        local info = assert(token.inspect(res_b))
+                        local ok, why = eng:check_signature(b, info)
+                        local kept = eng.cache:lookup(b)
+                        ngx.say(require("cjson").encode({
+                            ok = ok or why,
+                            same = kept and kept.res == res_b,
+                            sub = kept and kept.res
+                                  and kept.res.payload.sub,
+                        }))
+                    }
+                }
+            ]] })
         end)
 
         teardown(function()
@@ -284,6 +311,25 @@ describe("JWKS engine", function()
                 srv:stop()
             end
             c:control("POST", "restore?name=cache0")
+        end)
+
+        it("a cached token verified again keeps its own parse, not one "
+           .. "held from an ignored token before it", function()
+            local ta = c:mint({ key = "latest", sub = "user-a" })
+            local tb = c:mint({ key = "latest", sub = "user-b" })
+            assert.equal(200, get(srv, tb).status)
+            assert.equal(200, get(srv, tb).status)   -- cached with its parse
+            c:control("POST", "rotate")               -- a new keyset version
+            socket.sleep(1.1)
+            assert.equal(200, get(srv, tb).status)   -- starts the refetch
+            socket.sleep(0.3)
+            local res = assert(http.request(srv.port, {
+                path = "/engine/reverify",
+                headers = { { "X-Token-A", ta }, { "X-Token-B", tb } },
+            }))
+            assert.equal(200, res.status, res.body)
+            assert.same({ ok = true, same = true, sub = "user-b" },
+                        cjson.decode(res.body))
         end)
 
         it("a removed kid is not served from the cache", function()

@@ -440,7 +440,10 @@ function _M:parse(token)
         e = c:lookup(token)
         local res = e and e.res
         if res then
-            self.held_token, self.held_entry = token, e
+            -- held_res too: a result held from an earlier token (a
+            -- header token the decision ignored, then this cookie) would
+            -- otherwise be what check_signature() keeps for this one
+            self.held_token, self.held_entry, self.held_res = token, e, nil
             return res
         end
     end

@@ -344,6 +344,7 @@ local SCENARIOS = {
     -- header filter) and the floor of a cached answer (bench.conf.in)
     { "proxy_cached", "/api/user-proxy", "rs256.tokens", "one" },
     { "floor_cached", "/floor/cached", "rs256.tokens", "one" },
+    { "floor_uncached", "/floor/uncached", "rs256.unique.tokens", "cycle" },
 }
 -- The scenarios of the c1 and 2-worker runs.
 local MAIN = { static = true, cached = true, uncached = true, bare = true }
@@ -463,7 +464,8 @@ local ORDER = {
     "nginx_uncached_vs_bare_verify", "nginx_cached_vs_static_cpu",
     "nginx_uncached_vs_bare_verify_cpu",
     "nginx_uncached_vs_bare_verify_user_cpu", "nginx_floor_cached_vs_static",
-    "nginx_cached_vs_floor", "nginx_proxy_cached_vs_static",
+    "nginx_cached_vs_floor", "nginx_floor_uncached_vs_bare_verify",
+    "nginx_uncached_vs_floor", "nginx_proxy_cached_vs_static",
     "lua_decide_cached_ns",
     "bytes_per_decide_lua",
 }
@@ -658,6 +660,12 @@ local function bench()
                                                        r1.static.rps), 4)
         out.nginx_cached_vs_floor = round(ratio(r1.cached.rps,
                                                 r1.floor_cached.rps), 4)
+        -- and for nginx_uncached_vs_bare_verify: the floor of a new
+        -- token's answer through the public Lua verify.
+        out.nginx_floor_uncached_vs_bare_verify =
+            round(ratio(r1.floor_uncached.rps, r1.bare.rps), 4)
+        out.nginx_uncached_vs_floor = round(ratio(r1.uncached.rps,
+                                                  r1.floor_uncached.rps), 4)
         out.nginx_proxy_cached_vs_static = round(ratio(r1.proxy_cached.rps,
                                                        r1.static.rps), 4)
         -- The same ratios from nginx CPU time per request (capacity at
@@ -714,7 +722,12 @@ local function bench()
             .. "verify_session() + user_handler() + header_filter(); "
             .. "floor_cached reads the header, does one table lookup, "
             .. "reads the clock and sends the same 5 headers and body, "
-            .. "with none of the checks",
+            .. "with none of the checks; floor_uncached takes the "
+            .. "token from the header, verifies it with the public Lua "
+            .. "API (jwt verifier:verify(), payload to a table), judges "
+            .. "exp and sends the same 5 headers and the body built from "
+            .. "the payload, with none of the SDK's other rules and no "
+            .. "cache",
             P.n_unique, P.cache_size)
     end)
     nginx_stop()

@@ -346,6 +346,101 @@ describe("JWKS engine", function()
         end)
     end)
 
+    describe("the shared dict loses entries", function()
+        -- Eviction under memory pressure or flush_all can take any entry;
+        -- /engine/other drives a second engine on a copy of the config
+        -- (same cores, so the same dict entries): another worker, or one
+        -- that just started, in this one-worker nginx.
+        local srv
+
+        setup(function()
+            c:control("POST", "jwks?mode=ok")
+            c:control("POST", "snapshot?name=dict0")
+            -- "latest" names the newest key minted, restored or not: a
+            -- rotation makes it one the stand-in publishes
+            c:control("POST", "rotate")
+            srv = nginx.supertokens({
+                connection_uri = c.url, app_info = APP,
+                token_cache_size = 0,
+            }, { workers = 1, server = [[
+                location = /dict/flush {
+                    content_by_lua_block {
+                        ngx.shared.supertokens:flush_all()
+                        ngx.say("ok")
+                    }
+                }
+                location = /dict/drop-body {
+                    content_by_lua_block {
+                        local dict = ngx.shared.supertokens
+                        local n = 0
+                        for _, k in ipairs(dict:get_keys(0)) do
+                            if k:find(":body$") then
+                                dict:delete(k)
+                                n = n + 1
+                            end
+                        end
+                        ngx.say(n)
+                    }
+                }
+                location = /engine/other {
+                    content_by_lua_block {
+                        local conf = {}
+                        for k, v in pairs(require("resty.supertokens")
+                                          .config()) do
+                            conf[k] = v
+                        end
+                        local eng = assert(require("resty.supertokens.keys")
+                                               .new(conf))
+                        local ks, err = eng:prepare()
+                        ngx.say(ks and "keys" or err)
+                    }
+                }
+            ]] })
+        end)
+
+        teardown(function()
+            if srv then
+                srv:stop()
+            end
+            c:control("POST", "restore?name=dict0")
+        end)
+
+        local function call(path)
+            local res = assert(http.request(srv.port, { path = path }))
+            assert.equal(200, res.status, res.body)
+            return res.body
+        end
+
+        it("new keys stored after a flush reach a worker that had the old "
+           .. "ones (a removed kid stops verifying)", function()
+            local t1 = c:mint({ key = "latest" })
+            assert.equal(200, get(srv, t1).status)   -- this worker: keys A
+            call("/dict/flush")
+            c:control("POST", "rotate?drop=1")        -- keys B: t1's kid gone
+            local t2 = c:mint({ key = "latest" })
+            -- another worker fetches and stores B into the emptied dict;
+            -- a version counter restarted there and gave B the number A had
+            assert.equal("keys\n", call("/engine/other"))
+            local res = get(srv, t1)
+            assert.equal(401, res.status, res.body)
+            assert.equal(TRT, res.body)
+            assert.equal(200, get(srv, t2).status)
+        end)
+
+        it("a version whose JWKS text is gone is fetched again, not 'no "
+           .. "keys' until the refresh interval", function()
+            local t = c:mint({ key = "latest" })
+            assert.equal(200, get(srv, t).status)
+            assert.equal("1\n", call("/dict/drop-body"))
+            socket.sleep(0.6)                         -- past the cooldown
+            local n0 = c:jwks_count()
+            -- a worker without keys of its own (started after the loss)
+            assert.equal("keys\n", call("/engine/other"))
+            assert.equal(1, c:jwks_count() - n0)
+            assert.equal(200, get(srv, t).status)
+        end)
+    end)
+
     describe("cold cache, no core reachable", function()
         local srv
 

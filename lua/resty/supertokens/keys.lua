@@ -7,13 +7,16 @@
 -- tried in order and the first valid answer wins.
 --
 -- What nginx adds to that:
--- * The raw JWKS text lives in a lua_shared_dict with a version number and
---   the time of the last successful fetch, so all workers share one fetch
---   and one cooldown.  Each worker keeps its own C keyset and rebuilds it
---   only when the shared version moves.
--- * One fetcher at a time (a lock taken with shdict:add and an expiry).
---   With keys in hand the others carry on with them; with none they wait
---   for the fetch, then re-read.
+-- * The raw JWKS text lives in a lua_shared_dict with its version and the
+--   time of the last successful fetch, so all workers share one fetch and
+--   one cooldown.  Each worker keeps its own C keyset and rebuilds it only
+--   when the shared version moves.  A version is made of the text itself
+--   (version_of()), so it cannot come back for other keys when the dict
+--   loses an entry (LRU eviction under memory pressure, flush_all) or nginx
+--   reloads, and a version whose text is gone counts as no keys at all.
+-- * One fetcher at a time (a lock taken with shdict:add and an expiry,
+--   released only by its holder).  With keys in hand the others carry on
+--   with them; with none they wait for the fetch, then re-read.
 -- * A failed fetch never replaces good keys (stale-if-error); failures are
 --   logged at most once per cooldown, and the next attempt waits out the
 --   cooldown too, so a dead core costs one attempt per 500 ms, not one per
@@ -34,7 +37,10 @@ local ngx_now = ngx.now
 local ngx_update_time = ngx.update_time
 local ngx_sleep = ngx.sleep
 local ngx_md5 = ngx.md5
+local ngx_worker_pid = ngx.worker.pid
 local type = type
+local tonumber = tonumber
+local str_sub = string.sub
 local pcall = pcall
 local ipairs = ipairs
 local tostring = tostring
@@ -179,9 +185,8 @@ function _M.new(conf, client)
     e.static = false
     e.dict = dict
     e.urls = urls
-    e.k_body = ns .. "body"      -- JWKS text; flags = its version
-    e.k_ver = ns .. "ver"        -- version of k_body
-    e.k_seq = ns .. "seq"        -- version counter
+    e.k_body = ns .. "body"      -- JWKS text
+    e.k_ver = ns .. "ver"        -- version_of(k_body)
     e.k_at = ns .. "at"          -- ms of the last successful fetch
     e.k_fail = ns .. "fail"      -- ms of the last failed fetch
     e.k_lock = ns .. "lock"
@@ -212,7 +217,11 @@ function _M:fetch()
     local errs = {}
     for _, url in ipairs(self.urls) do
         local label = metrics.core_label(url)
-        local res, err = self.http.request(self:request_opts(url))
+        -- A plugged client that raises fails this core, not the others.
+        local ok, res, err = pcall(self.http.request, self:request_opts(url))
+        if not ok then
+            res, err = nil, res
+        end
         if res then
             if res.status ~= 200 then
                 err = "HTTP " .. tostring(res.status)
@@ -239,25 +248,34 @@ function _M:fetch()
 end
 
 
+-- The version of a JWKS text: 52 bits of its MD5, a number (a shared
+-- dict number is read on every request without making a string).  The
+-- same text has the same version in every worker, and other keys get
+-- another one: a counter in the dict started again at 1 when it was
+-- evicted or flushed, and a worker that had missed the versions between
+-- kept the old keys, a removed one included, for good.
+local function version_of(body)
+    return tonumber(str_sub(ngx_md5(body), 1, 13), 16)
+end
+_M.version_of = version_of
+
+
 function _M:store(body, ks)
     local dict = self.dict
-    local cur = dict:get(self.k_body)
-    if cur ~= body then
-        local ver, err = dict:incr(self.k_seq, 1, 0)
-        if not ver then
-            return nil, err
-        end
-        local ok
-        ok, err = dict:set(self.k_body, body, 0, ver)
+    local ver = version_of(body)
+    if dict:get(self.k_ver) ~= ver or dict:get(self.k_body) ~= body then
+        local ok, err = dict:set(self.k_body, body)
         if not ok then
             -- Keep serving this worker from the fetched set; the others
-            -- will retry the fetch on their own schedule.
-            self.ks, self.ver = ks, -ver
+            -- retry the fetch on their own schedule (refresh() starts the
+            -- cooldown: a dict with no room must not cost a fetch per
+            -- request).
+            self.ks, self.ver = ks, ver
             return nil, err
         end
         dict:set(self.k_ver, ver)
-        self.ks, self.ver = ks, ver
     end
+    self.ks, self.ver = ks, ver
     ngx_update_time()
     dict:set(self.k_at, now_ms())
     dict:delete(self.k_fail)
@@ -292,7 +310,7 @@ end
 function _M:still_needed(why, now)
     local dict = self.dict
     if why == "cold" then
-        return dict:get(self.k_ver) == nil
+        return dict:get(self.k_ver) == nil or dict:get(self.k_body) == nil
     end
     local at = dict:get(self.k_at)
     if not at then
@@ -318,7 +336,10 @@ function _M:refresh(why, wait)
         return nil, "cooling down after a failed fetch"
     end
 
-    local ok, err = dict:add(self.k_lock, true, self.lock_ttl)
+    -- The holder's own value: a fetch that outlives the lock must not
+    -- delete the lock of the fetch that took it over.
+    local holder = ngx_worker_pid() .. ":" .. now
+    local ok, err = dict:add(self.k_lock, holder, self.lock_ttl)
     if not ok then
         if err ~= "exists" then
             return nil, err
@@ -330,7 +351,7 @@ function _M:refresh(why, wait)
     end
 
     if not self:still_needed(why, now) then
-        dict:delete(self.k_lock)
+        self:unlock(holder)
         return true
     end
 
@@ -344,6 +365,8 @@ function _M:refresh(why, wait)
         if not ok then
             ngx_log(ngx_ERR, "supertokens.keys: cannot store the JWKS in ",
                     "the shared dict: ", err)
+            ngx_update_time()
+            dict:set(self.k_fail, now_ms())
         end
     else
         ngx_update_time()
@@ -354,7 +377,7 @@ function _M:refresh(why, wait)
                                    or "no keys yet", ": ", ferr)
         end
     end
-    dict:delete(self.k_lock)
+    self:unlock(holder)
     if not body then
         return nil, ferr
     end
@@ -362,20 +385,39 @@ function _M:refresh(why, wait)
 end
 
 
+function _M:unlock(holder)
+    local dict = self.dict
+    if dict:get(self.k_lock) == holder then
+        dict:delete(self.k_lock)
+    end
+end
+
+
+-- Rebuild this worker's keyset from the shared text whose version the
+-- dict gives as `ver`; false when the text is gone (evicted, or its store
+-- failed), which the caller treats as no keys in the dict.
 function _M:load(ver)
-    local body, flags = self.dict:get(self.k_body)
+    local dict = self.dict
+    local body = dict:get(self.k_body)
     if not body then
-        return
+        return false
+    end
+    local body_ver = version_of(body)
+    if body_ver ~= ver then
+        -- Two stores crossed (a fetch outlived its lock): the text is what
+        -- counts; put its version back, or every request would load again.
+        dict:set(self.k_ver, body_ver)
     end
     local ks, err = build_keyset(body)
     if not ks then
         -- Cannot happen for a body we validated before storing; keep what
         -- we have rather than dropping to no keys.
         ngx_log(ngx_ERR, "supertokens.keys: cached JWKS unusable: ", err)
-        self.ver = ver
-        return
+        self.ver = body_ver
+        return true
     end
-    self.ks, self.ver = ks, flags or ver
+    self.ks, self.ver = ks, body_ver
+    return true
 end
 
 
@@ -410,8 +452,15 @@ function _M:prepare()
         end
     end
 
-    if ver ~= self.ver then
-        self:load(ver)
+    if ver ~= self.ver and not self:load(ver) then
+        -- A version without its text: as at a cold start, fetch (the
+        -- cooldown of a failed fetch or store still applies), and meanwhile
+        -- keep this worker's keys if it has any.
+        self:refresh("cold", true)
+        ver = dict:get(self.k_ver)
+        if ver and ver ~= self.ver then
+            self:load(ver)
+        end
     end
     if not self.ks then
         return nil, "jwks_unavailable"

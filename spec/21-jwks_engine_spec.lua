@@ -382,6 +382,37 @@ describe("JWKS engine", function()
                         ngx.say(n)
                     }
                 }
+                # Engines and core clients for configs that are dropped
+                # (a Kong reconfigure): how many configs outlive a full
+                # collection.
+                location = /gc/configs {
+                    content_by_lua_block {
+                        local config = require "resty.supertokens.config"
+                        local keys = require "resty.supertokens.keys"
+                        local core = require "resty.supertokens.core"
+                        local live = setmetatable({}, { __mode = "v" })
+                        for i = 1, 20 do
+                            local conf = assert(config.new({
+                                connection_uri = "]] .. c.url .. [[",
+                                app_info = {
+                                    api_domain = "http://localhost:3001",
+                                    website_domain = "http://localhost:3000",
+                                },
+                                token_cache_size = 100,
+                            }))
+                            assert(keys.new(conf))
+                            assert(core.new(conf))
+                            live[i] = conf
+                        end
+                        collectgarbage()
+                        collectgarbage()
+                        local n = 0
+                        for _ in pairs(live) do
+                            n = n + 1
+                        end
+                        ngx.say(n)
+                    }
+                }
                 location = /engine/other {
                     content_by_lua_block {
                         local conf = {}
@@ -407,7 +438,7 @@ describe("JWKS engine", function()
 
         local function call(path)
             local res = assert(http.request(srv.port, { path = path }))
-            assert.equal(200, res.status, res.body)
+            assert.equal(200, res.status, srv:log_since_mark())
             return res.body
         end
 
@@ -425,6 +456,11 @@ describe("JWKS engine", function()
             assert.equal(401, res.status, res.body)
             assert.equal(TRT, res.body)
             assert.equal(200, get(srv, t2).status)
+        end)
+
+        it("a dropped config takes its engine and core client with it",
+           function()
+            assert.equal("0\n", call("/gc/configs"))
         end)
 
         it("a version whose JWKS text is gone is fetched again, not 'no "

@@ -117,9 +117,17 @@ function _M.new(conf, client)
         next = 1,
         client = client or http.client(conf.http_client),
     }
+    -- What request() reads of conf, not conf itself: a value of the
+    -- weak-keyed clients table that reaches its key is never collected
+    -- (LuaJIT has no ephemeron tables), so every config a Kong reconfigure
+    -- drops would stay, with its client.
+    local view = {
+        core_hosts = conf.core_hosts, cdi_version = conf.cdi_version,
+        api_key = conf.api_key, http = conf.http,
+    }
     obj = {
         request = function(method, path, query, body, rid)
-            return request(conf, state, method, path, query, body, rid)
+            return request(view, state, method, path, query, body, rid)
         end,
     }
     clients[conf] = obj

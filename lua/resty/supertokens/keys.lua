@@ -144,8 +144,11 @@ function _M.new(conf, client)
         return nil, "supertokens.keys: " .. field .. ": " .. serr
     end
 
+    -- Nothing in e may refer to conf: the weak-keyed engines table keeps an
+    -- entry whose value reaches its key for good (LuaJIT has no ephemeron
+    -- tables), and a Kong reconfigure would leave every old engine, its
+    -- token cache and its config behind.
     e = {
-        conf = conf,
         ver = nil,
         ks = nil,
         cache = cache.new(conf.token_cache_size or 0,

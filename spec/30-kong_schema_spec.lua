@@ -231,7 +231,7 @@ end)
 
 
 describe("kong schema rejects", function()
-    local STATUS = "value should be between 300 and 999"
+    local STATUS = "value should be between 300 and 599"
     local cases = {
         { "connection_uri", 5, "expected a string" },
         { "connection_uri", "", "length must be at least 1" },
@@ -253,6 +253,7 @@ describe("kong schema rejects", function()
         { "session.session_expired_status_code", 401.5,
           "expected an integer" },
         { "session.invalid_claim_status_code", 1000, STATUS },
+        { "session.session_expired_status_code", 600, STATUS },
         { "session.invalid_claim_status_code", 499,
           "must not be one of: 444, 499" },
         { "session.session_expired_status_code", 444,

@@ -251,6 +251,29 @@ describe("kong handler (static keys)", function()
             assert.is_nil(h["x-supertokens-session-handle"])
         end)
 
+        it("clears identity sent under underscore names (Kong's template "
+           .. "lets them through; CGI-style upstreams read them as ours)",
+           function()
+            local res = get("/echo/optional/x", {
+                { "X_SuperTokens_User_Id", "spoofed" },
+                { "x_supertokens-session_handle", "spoofed" },
+                { "X-Other_Header", "kept" },
+            })
+            assert.equal(200, res.status)
+            local h = echo_body(res).headers
+            assert.is_nil(h["x_supertokens_user_id"])
+            assert.is_nil(h["x_supertokens-session_handle"])
+            assert.equal("kept", h["x-other_header"])
+            res = get("/echo/x", {
+                { "Authorization", "Bearer " .. token() },
+                { "X_SuperTokens_User_Id", "spoofed" },
+            })
+            assert.equal(200, res.status)
+            h = echo_body(res).headers
+            assert.equal("user-1", h["x-supertokens-user-id"])
+            assert.is_nil(h["x_supertokens_user_id"])
+        end)
+
         it("does not send a header configured as null; renamed ones work",
            function()
             local tok = token()
@@ -372,7 +395,8 @@ end)
 
 describe("kong handler (core stand-in)", function()
     local core_helper = require "spec.helpers.core"
-    local c, srv
+    local nginx_helper = require "spec.helpers.nginx"
+    local c, srv, vault_port
 
     local function get(port, path, headers)
         local res, err = http.request(port, { path = path,
@@ -387,13 +411,33 @@ describe("kong handler (core stand-in)", function()
             connection_uri = c.url,
             app_info = { api_domain = API, website_domain = WEB },
         }
+        vault_port = nginx_helper.free_port()
         srv = kong_nginx.start({ routes = {
             { name = "status", path = "/status/", match = "^~ ",
               plugins = { { name = "supertokens", config = base } } },
             { name = "checkdb", path = "/echo/checkdb/", match = "^~ ",
               plugins = { { name = "supertokens",
                             config = merge(base, { check_database = true }) } } },
-        } })
+            { name = "keyed", path = "/echo/keyed/", match = "^~ ",
+              plugins = { { name = "supertokens",
+                            config = merge(base, { check_database = true,
+                                                   api_key = "key-1" }) } } },
+        }, http = [[
+            server {
+                listen 127.0.0.1:]] .. vault_port .. [[;
+                location = /rotate {
+                    content_by_lua_block {
+                        local runner = require "spec.kong.runner"
+                        for _, conf in ipairs(runner.configs("supertokens")) do
+                            if conf.api_key then
+                                conf.api_key = ngx.var.arg_key
+                            end
+                        end
+                        ngx.say("ok")
+                    }
+                }
+            }
+        ]] })
     end)
 
     teardown(function()
@@ -445,6 +489,24 @@ describe("kong handler (core stand-in)", function()
         assert.equal("", res:header("st-access-token"))
         assert.equal("", res:header("st-refresh-token"))
         assert.matches("\r\nst%-access%-token: %s*\r\n", res.raw_head .. "\r\n")
+    end)
+
+    it("takes a rotated api_key (a vault secret Kong updates in place)",
+       function()
+        c:control("POST", "config?api_keys=key-1")
+        local tok = c:mint({ sub = "user-3" })
+        c:control("POST", "session", cjson.encode({ token = tok }))
+        local res = get(srv.port, "/echo/keyed/x",
+                        { { "Authorization", "Bearer " .. tok } })
+        assert.equal(200, res.status, res.body)
+        c:control("POST", "config?api_keys=key-2")
+        assert.equal(500, get(srv.port, "/echo/keyed/x",
+                              { { "Authorization", "Bearer " .. tok } }).status)
+        assert.equal("ok\n", get(vault_port, "/rotate?key=key-2").body)
+        res = get(srv.port, "/echo/keyed/x",
+                  { { "Authorization", "Bearer " .. tok } })
+        assert.equal(200, res.status, res.body)
+        c:control("POST", "config?api_keys=")
     end)
 
     it("fails clearly when the shared dict is not declared", function()

@@ -60,6 +60,8 @@ function _M.snippets(opts, app)
     assert(not spec_json:find("]==]", 1, true))
     local http = {
         "lua_socket_log_errors off;",
+        -- as in Kong's own template (kong/templates/nginx_kong.lua)
+        "underscores_in_headers on;",
         "init_by_lua_block {",
         "    package.path = '" .. nginx.TOP .. "/spec/kong/lib/?.lua;'"
             .. " .. package.path",

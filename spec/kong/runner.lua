@@ -99,6 +99,15 @@ function _M.init_worker()
 end
 
 
+-- The runtime config tables of a plugin, the ones its handler gets: a
+-- spec changes one in place as kong.vault.update() does when a secret
+-- rotates.
+function _M.configs(name)
+    local p = BY_PLUGIN[name]
+    return p and p.configs or {}
+end
+
+
 local function instances()
     local list = ROUTES[ngx.var.kong_route]
     if not list then

@@ -9,9 +9,11 @@
 -- PRIORITY 1460: below cors (2000) and session (1900), so Kong's CORS
 -- plugin, when used, answers preflights first; above jwt (1450), oauth2
 -- (1400), key-auth (1250) and the other authentication plugins; and
--- above acl (950), rate-limiting (910) and request-transformer (801), so
--- those see (and may rewrite) the identity headers set here.  1460 rather
--- than 1450 keeps the order with jwt fixed.
+-- above rate-limiting (910) and request-transformer (801), so those see
+-- (and may rewrite) the identity headers set here (rate-limiting with
+-- limit_by = header).  No Kong consumer is authenticated: acl and
+-- consumer-based limits do not apply.  1460 rather than 1450 keeps the
+-- order with jwt fixed.
 
 local config = require "resty.supertokens.config"
 local decide = require "resty.supertokens.decide"
@@ -34,6 +36,9 @@ local tostring = tostring
 local setmetatable = setmetatable
 local concat = table.concat
 local lower = string.lower
+local find = string.find
+local gsub = string.gsub
+local pairs = pairs
 
 local SupertokensHandler = {
     PRIORITY = 1460,
@@ -102,10 +107,17 @@ local function build_state(kconf)
         return nil, err
     end
 
+    local strip_lower = {}
+    for _, name in ipairs(supertokens.identity_names(conf)) do
+        strip_lower[lower(name)] = true
+    end
     return {
+        -- a secret from a vault is rotated by Kong in this config table:
+        -- get_state() builds the state again when it changes
+        api_key = kconf.api_key,
         conf = conf,
         route = route,
-        strip = supertokens.identity_names(conf),
+        strip_lower = strip_lower,
         log = LOG[conf.log.level] or "warn",
         env = {
             now_ms = now_ms,
@@ -128,7 +140,7 @@ end
 
 local function get_state(kconf)
     local st = states[kconf]
-    if st then
+    if st and st.api_key == kconf.api_key then
         return st
     end
     local err
@@ -141,12 +153,38 @@ local function get_state(kconf)
 end
 
 
+-- The request's headers, all of them: kong.request.get_headers() stops at
+-- 1000 (a header after a thousand junk ones would be unseen), and the
+-- OpenResty shell reads them all too.
+local function request_headers()
+    return ngx.req.get_headers(0)
+end
+
+
 -- The request as decide.verify reads it (FLOW-API.md 2), built by the
--- OpenResty module from the same headers table.  1000 is the PDK's cap.
-local function request_view(method)
+-- OpenResty module from the same headers table.
+local function request_view(method, headers)
     return supertokens.request_view(method,
                                     kong.request.get_path_with_query(),
-                                    kong.request.get_headers(1000))
+                                    headers)
+end
+
+
+-- Kong's nginx template sets underscores_in_headers on, and upstreams
+-- that read headers as CGI variables (Rack, WSGI, PHP) see
+-- X_SuperTokens_User_Id as X-SuperTokens-User-Id: a client must not pose
+-- as a user under such a name either.
+-- headers: ngx.req.get_headers(), names in lower case.
+local function clear_identity(st, headers)
+    local strip_lower = st.strip_lower
+    local clear = kong.service.request.clear_header
+    for name in pairs(headers) do
+        if strip_lower[name] or find(name, "_", 1, true)
+                                and strip_lower[(gsub(name, "_", "-"))]
+        then
+            clear(name)
+        end
+    end
 end
 
 
@@ -223,17 +261,15 @@ function SupertokensHandler:access(kconf)
     end
 
     -- Whatever happens next, a client must not pose as a user upstream.
-    local clear = kong.service.request.clear_header
-    for _, name in ipairs(st.strip) do
-        clear(name)
-    end
+    local headers = request_headers()
+    clear_identity(st, headers)
 
     local method = kong.request.get_method()
     if method == "OPTIONS" and not kconf.run_on_preflight then
         return
     end
 
-    local req = request_view(method)
+    local req = request_view(method, headers)
     local p = kong.ctx.plugin
     p.req = req
 
@@ -307,7 +343,7 @@ function SupertokensHandler:header_filter(kconf)
         if method == "OPTIONS" and not kconf.run_on_preflight then
             return
         end
-        req = request_view(method)
+        req = request_view(method, request_headers())
     end
 
     local st, err = get_state(kconf)

@@ -14,7 +14,9 @@ local cors = require "resty.supertokens.cors"
 
 local _M_NAME = "supertokens"
 
-local STATUS_RANGE = { 300, 999 }
+-- kong.response.exit() refuses a status above 599 (an error raised in
+-- the access phase: every rejection would become Kong's 500).
+local STATUS_RANGE = { 300, 599 }
 -- nginx closes the connection instead of answering 444 and 499, and
 -- kong.response.exit() ends with ngx.exit(status): those cannot be sent.
 local NGINX_CLOSE = { 444, 499 }

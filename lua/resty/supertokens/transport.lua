@@ -245,12 +245,20 @@ local function js_truthy(v)
 end
 
 
---- The access token cookie value: nil when absent, false when the express
--- adapter's JSONCookies() turns it into a non-string ("j:<truthy JSON>").
+--- The access token cookie value as the express adapter's JSONCookies()
+-- leaves it: nil when absent; "j:<JSON>" whose JSON is truthy becomes
+-- the parsed value: a string is the token (j:"<token>"), anything else
+-- false (not a token).
 function _M.access_cookie(raw_cookie)
     local v = cookie_value(raw_cookie, "sAccessToken")
-    if v and sub(v, 1, 2) == "j:" and js_truthy(jsonjs.parse(sub(v, 3))) then
-        return false
+    if v and sub(v, 1, 2) == "j:" then
+        local parsed = jsonjs.parse(sub(v, 3))
+        if js_truthy(parsed) then
+            if type(parsed) == "string" then
+                return parsed
+            end
+            return false
+        end
     end
     return v
 end

@@ -13,6 +13,13 @@ module.exports = [
     { name: "valid v5 via sAccessToken cookie",
         headers: (c) => [cookie(at(c.T()))],
         exp: (c) => via(c, "cookie", "ok") },
+    // express's JSONCookies(): j:"<JSON string>" is that string
+    { name: "valid v5 as a JSON cookie (j:\"<token>\")",
+        headers: (c) => [cookie(`sAccessToken=j:"${c.T()}"`)],
+        exp: (c) => via(c, "cookie", "ok") },
+    { name: "expired v5 as a JSON cookie, percent-encoded quotes",
+        headers: (c) => [cookie(`sAccessToken=j:%22${expired(c)}%22`)],
+        exp: (c) => via(c, "cookie", "refresh") },
     { name: "valid cookie among other cookies",
         headers: (c) => [cookie(`a=1; ${at(c.T())}; b=2`)],
         exp: (c) => via(c, "cookie", "ok") },

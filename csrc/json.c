@@ -763,3 +763,61 @@ done:
     free(obj.names);
     return rc;
 }
+
+
+int
+stjwt_json_js_plain(const char *json, size_t len)
+{
+    const unsigned char *s = (const unsigned char *) json;
+    size_t i = 0, open;
+    unsigned run = 0;
+    unsigned char c;
+
+    if (json == NULL || len == 0) {
+        return 0;
+    }
+    while (i < len) {
+        c = s[i];
+        if (c == '"') {
+            open = i++;
+            for (;;) {
+                i = plain_run(s, len, i);
+                if (i >= len) {
+                    return 0;
+                }
+                c = s[i];
+                if (c == '"') {
+                    break;
+                }
+                if (c == '\\' || c < 0x20) {
+                    return 0;           /* an escape: printed again */
+                }
+                i++;                    /* UTF-8 is printed as it is */
+            }
+            i++;
+            if (i < len && s[i] == ':' && i - open > 2
+                && IS_DIGIT(s[open + 1]))
+            {
+                return 0;               /* a name that may be an index */
+            }
+            run = 0;
+            continue;
+        }
+        if (IS_DIGIT(c)) {
+            if (++run > 15) {
+                return 0;               /* may lose digits in a double */
+            }
+            i++;
+            continue;
+        }
+        if (c <= ' ' || c == '.' || c == '\\'
+            || (run > 0 && (c == 'e' || c == 'E'))
+            || (c == '-' && i + 1 < len && s[i + 1] == '0'))
+        {
+            return 0;                   /* space, fraction, exponent, -0 */
+        }
+        run = 0;
+        i++;
+    }
+    return 1;
+}

@@ -296,6 +296,15 @@ STJWT_EXPORT int stjwt_json_check(const char *json, size_t len,
     uint32_t max_depth, int require_object, size_t *err_pos)
     STJWT_WARN_UNUSED;
 
+/* Whether JSON.stringify(JSON.parse(json)) prints a valid JSON text as it
+ * is, judged conservatively: 1 when it has no whitespace, no backslash,
+ * no number but integers of at most 15 digits (no fraction, exponent or
+ * -0) and no member name that starts with a digit (JavaScript lists
+ * array-index names first); 0 means "not sure".  A name repeated inside
+ * a nested object is not detected.  For the payloads a core mints, so
+ * they need not be parsed and printed again. */
+STJWT_EXPORT int stjwt_json_js_plain(const char *json, size_t len);
+
 /* A signature over caller-supplied bytes, for test vectors and plain JWS
  * with detached content (RFC 7515 App. F).  msg is the exact signing input;
  * sig is the raw JWS signature (already base64url-decoded). */

@@ -421,6 +421,48 @@ test_depth(void)
 }
 
 
+/* Each text is given exactly (guard_copy: no byte past len is read). */
+static void
+test_js_plain(void)
+{
+    static const struct {
+        const char *json;
+        int         plain;
+    } cases[] = {
+        { "{\"sub\":\"u\",\"exp\":1795775124,\"p\":null,\"ok\":true}", 1 },
+        { "{\"a\":[1,-2,{}],\"b\":{\"c\":false},\"e\":\"1.5e3 -0\"}", 1 },
+        { "{\"n\":123456789012345}", 1 },
+        { "{\"n\":1234567890123456}", 0 },
+        { "{\"n\":1.5}", 0 },
+        { "{\"n\":1e2}", 0 },
+        { "{\"n\":1E2}", 0 },
+        { "{\"n\":-0}", 0 },
+        { "{\"n\":-0.5}", 0 },
+        { "{\"n\":-5}", 1 },
+        { "{\"n\":0}", 1 },
+        { "{\"a\": 1}", 0 },
+        { "{\"a\":1}\n", 0 },
+        { "{\"a\":\"\\/\"}", 0 },
+        { "{\"a\":\"x\\u0041\"}", 0 },
+        { "{\"10\":1}", 0 },
+        { "{\"a\":{\"0\":1}}", 0 },
+        { "{\"x1\":1,\"\":2}", 1 },
+        { "{\"a\":\"10\",\"b\":\"0\"}", 1 },
+        { "{\"a\":\"\xc3\xa9\"}", 1 },
+        { "\"", 0 },
+        { "", 0 },
+    };
+    size_t i, n;
+
+    for (i = 0; i < ST_N(cases); i++) {
+        n = strlen(cases[i].json);
+        ok(stjwt_json_js_plain(guard_copy(cases[i].json, n), n)
+           == cases[i].plain, "js_plain %s", cases[i].json);
+    }
+    ok(stjwt_json_js_plain(NULL, 0) == 0, "js_plain NULL");
+}
+
+
 int
 main(void)
 {
@@ -431,5 +473,6 @@ main(void)
     test_string_offsets();
     test_member_paths();
     test_depth();
+    test_js_plain();
     return done_testing();
 }

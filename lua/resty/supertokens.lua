@@ -32,6 +32,8 @@ local keys = require "resty.supertokens.keys"
 local core = require "resty.supertokens.core"
 local http = require "resty.supertokens.http"
 local metrics = require "resty.supertokens.metrics"
+local jsonjs = require "resty.supertokens.jsonjs"
+local stjwt = require("resty.supertokens.ffi").C
 
 local ngx = ngx
 local ngx_log = ngx.log
@@ -203,6 +205,26 @@ local function json_minify(json)
     return concat(out)
 end
 _M._json_minify = json_minify
+
+
+-- Whether JSON.stringify(JSON.parse(json)) prints json itself, as for the
+-- payloads a core mints (C: stjwt_json_js_plain(); false: not sure).
+local function js_plain(json)
+    return stjwt.stjwt_json_js_plain(json, #json) == 1
+end
+_M._js_plain = js_plain
+
+
+-- The payload as node's JSON.stringify(payload) prints it (the /api/user
+-- body, the payload identity header): the token's own text when it is
+-- that already, the usual case; else parsed and printed again.
+local function payload_text(json)
+    if js_plain(json) then
+        return json
+    end
+    return jsonjs.normalize(json) or json_minify(json)
+end
+_M._payload_text = payload_text
 
 local USER_BODY_START = '{"note":' .. json_string(NOTE)
 
@@ -602,7 +624,7 @@ local function identity_value(key, s, value)
     if key == "payload" then
         local header = s.payload_header
         if header == nil then
-            local text = json_minify(tostring(value))
+            local text = payload_text(tostring(value))
             header = not has_control(text) and text
             s.payload_header = header
         end
@@ -1043,7 +1065,7 @@ local function user_answer(s)
     end
     local payload = s.payload_json
     body = user_body(s.user_id, s.handle, type(payload) == "string"
-                                          and json_minify(payload) or nil)
+                                          and payload_text(payload) or nil)
     s.answer_body = body
     return body
 end

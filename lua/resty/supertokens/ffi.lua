@@ -109,6 +109,7 @@ size_t stjwt_b64_encode(const unsigned char *src, size_t len,
     char *dst);
 int stjwt_json_check(const char *json, size_t len,
     uint32_t max_depth, int require_object, size_t *err_pos);
+int stjwt_json_js_plain(const char *json, size_t len);
 
 typedef struct stjwt_detached_s {
     int32_t              alg;

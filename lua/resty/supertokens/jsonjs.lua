@@ -465,6 +465,47 @@ _M.quote = quote
 local stringify
 
 
+-- Whether a member name is an array index ("0", "7", "42", below
+-- 2^32 - 1): JavaScript lists those first, in ascending order, then the
+-- other names in the order they were made.
+local function is_index(k)
+    local c = byte(k, 1)
+    if c == nil or c < 48 or c > 57 or (c == 48 and #k > 1)
+       or find(k, "[^0-9]") or #k > 10
+    then
+        return false
+    end
+    return tonumber(k) < 4294967295
+end
+_M.is_index = is_index
+
+
+-- The member names of obj in JavaScript's order (OrdinaryOwnPropertyKeys).
+local function js_keys(obj)
+    local keys, n = obj.keys, obj.n
+    local index
+    for i = 1, n do
+        if is_index(keys[i]) then
+            index = index or {}
+            index[#index + 1] = keys[i]
+        end
+    end
+    if not index then
+        return keys, n
+    end
+    table.sort(index, function(a, b) return tonumber(a) < tonumber(b) end)
+    local m = #index
+    for i = 1, n do
+        if not is_index(keys[i]) then
+            m = m + 1
+            index[m] = keys[i]
+        end
+    end
+    return index, m
+end
+_M.js_keys = js_keys
+
+
 local function stringify_into(v, buf, n)
     local t = type(v)
     if t == "string" then
@@ -483,8 +524,9 @@ local function stringify_into(v, buf, n)
         n = n + 1
         buf[n] = "{"
         local first = true
-        local keys, map = v.keys, v.map
-        for i = 1, v.n do
+        local map = v.map
+        local keys, nk = js_keys(v)
+        for i = 1, nk do
             local k = keys[i]
             local val = map[k]
             local vt = type(val)

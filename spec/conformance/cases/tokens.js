@@ -60,6 +60,25 @@ const TOKENS = [
     ["stt 0", (c) => c.T({ claims: { stt: 0 } }), "ok"],
     ["stt \"0\"", (c) => c.T({ claims: { stt: "0" } }), "unauth"],
     ["stt null", (c) => c.T({ claims: { stt: null } }), "unauth"],
+    // payload text a core would not print: the body shows it as node's
+    // JSON.stringify does (numbers, escapes, array-index names first)
+    ["payload with 2.50, 1e3, -0, a 20-digit number, \\u escapes, \"10\"/\"9\"",
+        (c) => c.T({ payloadRaw: `{"sub":"user-1","exp":${nowS() + 3600},`
+            + `"iat":${nowS()},"tId":"public","rsub":"user-1",`
+            + '"sessionHandle":"h-raw","refreshTokenHash1":"r1",'
+            + '"parentRefreshTokenHash1":null,"antiCsrfToken":null,'
+            + `"st-ev":{"v":true,"t":${Date.now()}},`
+            + '"n":[1,2.50,1e3,-0],"big":12345678901234567890,'
+            + '"s":"\\u0041\\/\\u00e9","10":"ten","9":"nine","o":{"2":1,"1":2}}' }),
+        "ok"],
+    ["pretty-printed payload",
+        (c) => c.T({ payloadRaw: `{\n  "sub" : "user-1",\n  "exp" : `
+            + `${nowS() + 3600},\t"iat": ${nowS()}, "tId": "public",`
+            + ' "rsub": "user-1",\r\n  "sessionHandle": "h-pretty",'
+            + ' "refreshTokenHash1": "r1", "parentRefreshTokenHash1": null,'
+            + ' "antiCsrfToken" : null,'
+            + ` "st-ev" : { "v" : true, "t" : ${Date.now()} }, "z": [ ] }\n` }),
+        "ok"],
     ["payload is a JSON array", (c) => c.T({ payloadRaw: "[1,2]" }),
         "unauth"],
     ["payload is null", (c) => c.T({ payloadRaw: "null" }), "unauth"],

@@ -40,6 +40,21 @@ describe("payload text as node prints it", function()
                     ngx.say(cjson.encode(out))
                 }
             }
+            location = /identity {
+                content_by_lua_block {
+                    local st = require "resty.supertokens"
+                    local conf = { upstream_headers = { payload = "X-P" } }
+                    local out = {}
+                    for _, json in ipairs({ '{"a": 1.50,"9":2,"10":3}',
+                                            '{"a":"\\u007f"}',
+                                            '{"a":"\\u2028"}' }) do
+                        local list = st.identity_headers(conf,
+                                                         { payload_json = json })
+                        out[#out + 1] = list[1] and list[1][2] or "(dropped)"
+                    end
+                    ngx.say(table.concat(out, "\n"))
+                }
+            }
         ]] })
     end)
 
@@ -59,5 +74,14 @@ describe("payload text as node prints it", function()
         assert.same({}, out.slow)
         -- the fast path is only taken where the text is node's already
         assert.is_true(out.fast >= 40 and out.fast <= 64, out.fast)
+    end)
+
+    it("the payload identity header: node's form; a DEL stays escaped",
+       function()
+        local res = assert(http.request(srv.port, { path = "/identity" }))
+        assert.equal(200, res.status, res.body)
+        assert.equal('{"9":2,"10":3,"a":1.5}\n'
+                     .. '{"a":"\\u007f"}\n'
+                     .. '{"a":"\226\128\168"}\n', res.body)
     end)
 end)

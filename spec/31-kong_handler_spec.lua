@@ -103,7 +103,8 @@ describe("kong handler (static keys)", function()
                   { run_on_preflight = false }),
             route("nopayload", "/echo/nopayload/",
                   { upstream_headers = { payload = null,
-                                         user_id = "X-User" } }),
+                                         user_id = "X-User",
+                                         session_handle = "X_Handle" } }),
             route("codes", "/echo/codes/", {
                 session = { session_expired_status_code = 440,
                             invalid_claim_status_code = 498 },
@@ -279,12 +280,17 @@ describe("kong handler (static keys)", function()
             local tok = token()
             local res = get("/echo/nopayload/x", {
                 { "Authorization", "Bearer " .. tok },
-                { "X-User", "spoofed" } })
+                { "X-User", "spoofed" }, { "X_User", "spoofed" },
+                -- a name configured with "_", sent with "-"
+                { "X-Handle", "spoofed" } })
             local h = echo_body(res).headers
             assert.equal("user-1", h["x-user"])
+            assert.is_nil(h["x_user"])
+            assert.equal("handle-1", h["x_handle"])
+            assert.is_nil(h["x-handle"])
             assert.is_nil(h["x-supertokens-user-id"])
             assert.is_nil(h["x-supertokens-access-token-payload"])
-            assert.equal("handle-1", h["x-supertokens-session-handle"])
+            assert.is_nil(h["x-supertokens-session-handle"])
         end)
     end)
 

@@ -624,7 +624,14 @@ local function identity_value(key, s, value)
     if key == "payload" then
         local header = s.payload_header
         if header == nil then
-            local text = payload_text(tostring(value))
+            -- as JSON.stringify prints it (what node's handler would
+            -- send on); a DEL it prints raw cannot be in a header: then
+            -- the token's own text, minified, where it is an escape
+            local raw = tostring(value)
+            local text = payload_text(raw)
+            if has_control(text) then
+                text = json_minify(raw)
+            end
             header = not has_control(text) and text
             s.payload_header = header
         end

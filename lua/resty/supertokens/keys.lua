@@ -406,9 +406,10 @@ function _M:load(ver)
         return false
     end
     local body_ver = version_of(body)
-    if body_ver ~= ver then
+    if body_ver ~= ver and dict:get(self.k_ver) == ver then
         -- Two stores crossed (a fetch outlived its lock): the text is what
-        -- counts; put its version back, or every request would load again.
+        -- counts; put its version back, or every request would load
+        -- again (unless a store has set it since).
         dict:set(self.k_ver, body_ver)
     end
     local ks, err = build_keyset(body)
@@ -457,9 +458,9 @@ function _M:prepare()
 
     if ver ~= self.ver and not self:load(ver) then
         -- A version without its text: as at a cold start, fetch (the
-        -- cooldown of a failed fetch or store still applies), and meanwhile
-        -- keep this worker's keys if it has any.
-        self:refresh("cold", true)
+        -- cooldown of a failed fetch or store still applies); a worker
+        -- with keys of its own carries on with them instead of waiting.
+        self:refresh("cold", not self.ks)
         ver = dict:get(self.k_ver)
         if ver and ver ~= self.ver then
             self:load(ver)

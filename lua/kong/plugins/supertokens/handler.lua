@@ -107,9 +107,10 @@ local function build_state(kconf)
         return nil, err
     end
 
+    -- lower case, "_" as "-": the form clear_identity() compares
     local strip_lower = {}
     for _, name in ipairs(supertokens.identity_names(conf)) do
-        strip_lower[lower(name)] = true
+        strip_lower[(gsub(lower(name), "_", "-"))] = true
     end
     return {
         -- a secret from a vault is rotated by Kong in this config table:
@@ -172,8 +173,8 @@ end
 
 -- Kong's nginx template sets underscores_in_headers on, and upstreams
 -- that read headers as CGI variables (Rack, WSGI, PHP) see
--- X_SuperTokens_User_Id as X-SuperTokens-User-Id: a client must not pose
--- as a user under such a name either.
+-- X_SuperTokens_User_Id as X-SuperTokens-User-Id (and the other way
+-- round): a client must not pose as a user under either spelling.
 -- headers: ngx.req.get_headers(), names in lower case.
 local function clear_identity(st, headers)
     local strip_lower = st.strip_lower

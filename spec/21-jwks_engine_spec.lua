@@ -413,6 +413,41 @@ describe("JWKS engine", function()
                         ngx.say(n)
                     }
                 }
+                # fetch() over two cores whose first one's client raises;
+                # unlock() by a fetch that no longer holds the lock
+                location = /engine/failover {
+                    content_by_lua_block {
+                        local config = require "resty.supertokens.config"
+                        local keys = require "resty.supertokens.keys"
+                        local real = require("resty.supertokens.http").client()
+                        local calls = 0
+                        local client = { request = function(opts)
+                            calls = calls + 1
+                            if calls == 1 then
+                                error("plugged client failure")
+                            end
+                            return real.request(opts)
+                        end }
+                        local conf = assert(config.new({
+                            connection_uri = "]] .. c.url .. ";" .. c.url .. [[",
+                            app_info = {
+                                api_domain = "http://localhost:3001",
+                                website_domain = "http://localhost:3000",
+                            },
+                        }))
+                        local eng = assert(keys.new(conf, client))
+                        local body, ks, err = eng:fetch()
+                        local dict = ngx.shared.supertokens
+                        dict:set(eng.k_lock, "another fetch")
+                        eng:unlock("an earlier fetch")
+                        ngx.say(require("cjson").encode({
+                            body = body ~= nil, keys = ks ~= nil,
+                            err = err, calls = calls,
+                            lock = dict:get(eng.k_lock),
+                        }))
+                        dict:delete(eng.k_lock)
+                    }
+                }
                 location = /engine/other {
                     content_by_lua_block {
                         local conf = {}
@@ -456,6 +491,13 @@ describe("JWKS engine", function()
             assert.equal(401, res.status, res.body)
             assert.equal(TRT, res.body)
             assert.equal(200, get(srv, t2).status)
+        end)
+
+        it("a plugged client that raises fails its core, not the next; "
+           .. "a lock is released only by its holder", function()
+            assert.same({ body = true, keys = true, calls = 2,
+                          lock = "another fetch" },
+                        cjson.decode(call("/engine/failover")))
         end)
 
         it("a dropped config takes its engine and core client with it",

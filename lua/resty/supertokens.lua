@@ -616,10 +616,10 @@ end
 
 
 -- The header value of a session's field, or nil when it has control
--- characters (which cannot be header values).  The payload's (its JSON
--- minified) is kept on the session (decide's payload_header slot, false:
--- none), as its /api/user body is: a repeated token's session is the same
--- table on every request.
+-- characters (which cannot be header values).  The payload's (its text as
+-- in the /api/user body) is kept on the session (decide's payload_header
+-- slot, false: none), as its /api/user body is: a repeated token's
+-- session is the same table on every request.
 local function identity_value(key, s, value)
     if key == "payload" then
         local header = s.payload_header
@@ -1034,24 +1034,24 @@ end
 
 
 -- The oracle's /api/user answer; JSON.stringify leaves out members whose
--- value is undefined.
-local function user_body(user_id, handle, payload_min)
+-- value is undefined.  payload: its JSON text as printed (payload_text()).
+local function user_body(user_id, handle, payload)
     -- One concatenation: intermediate copies of a 1 KB body would be
     -- garbage on every new token (each parenthesised part below is a
     -- string of its own, so the usual session gets a flat expression).
-    if payload_min and type(user_id) == "string" and type(handle) == "string"
+    if payload and type(user_id) == "string" and type(handle) == "string"
        and not needs_json_escape(user_id) and not needs_json_escape(handle)
     then
         return USER_BODY_START .. ',"userId":"' .. user_id
                .. '","sessionHandle":"' .. handle
-               .. '","userDataInAccessToken":' .. payload_min .. "}"
+               .. '","userDataInAccessToken":' .. payload .. "}"
     end
     return USER_BODY_START
            .. (type(user_id) == "string"
                and ',"userId":' .. json_string(user_id) or "")
            .. (type(handle) == "string"
                and ',"sessionHandle":' .. json_string(handle) or "")
-           .. (payload_min and ',"userDataInAccessToken":' .. payload_min
+           .. (payload and ',"userDataInAccessToken":' .. payload
                or "")
            .. "}"
 end

@@ -477,7 +477,6 @@ local function is_index(k)
     end
     return tonumber(k) < 4294967295
 end
-_M.is_index = is_index
 
 
 -- The member names of obj in JavaScript's order (OrdinaryOwnPropertyKeys).
@@ -503,7 +502,6 @@ local function js_keys(obj)
     end
     return index, m
 end
-_M.js_keys = js_keys
 
 
 local function stringify_into(v, buf, n)

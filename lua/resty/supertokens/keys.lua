@@ -266,19 +266,18 @@ _M.version_of = version_of
 function _M:store(body, ks)
     local dict = self.dict
     local ver = version_of(body)
+    -- This worker serves the fetched set even when the dict cannot keep
+    -- it; the others retry the fetch on their own schedule (refresh()
+    -- starts the cooldown: a dict with no room must not cost a fetch per
+    -- request).
+    self.ks, self.ver = ks, ver
     if dict:get(self.k_ver) ~= ver or dict:get(self.k_body) ~= body then
         local ok, err = dict:set(self.k_body, body)
         if not ok then
-            -- Keep serving this worker from the fetched set; the others
-            -- retry the fetch on their own schedule (refresh() starts the
-            -- cooldown: a dict with no room must not cost a fetch per
-            -- request).
-            self.ks, self.ver = ks, ver
             return nil, err
         end
         dict:set(self.k_ver, ver)
     end
-    self.ks, self.ver = ks, ver
     ngx_update_time()
     dict:set(self.k_at, now_ms())
     dict:delete(self.k_fail)

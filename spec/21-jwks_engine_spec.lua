@@ -176,6 +176,25 @@ describe("JWKS engine", function()
             end
             assert.equal(1, c:jwks_count() - n0)
         end)
+
+        -- jose: a kid that is not a string filters nothing, several keys
+        -- match (JWKSMultipleMatchingKeys), no refetch.
+        it("a kid that is not a string: 401 try refresh, no refetch",
+           function()
+            c:control("POST", "jwks?mode=ok")
+            local odd = c:mint({ kid = 42 })
+            assert.is_true(#c:jwks().keys > 1)
+            socket.sleep(0.6)  -- past the cooldown of the last fetch
+            local n0 = c:jwks_count()
+            for _ = 1, 4 do
+                local res = assert(http.request(srv.port, {
+                    path = "/api/user",
+                    headers = { { "Authorization", "Bearer " .. odd } } }))
+                assert.equal(401, res.status)
+                assert.equal(TRT, res.body)
+            end
+            assert.equal(0, c:jwks_count() - n0)
+        end)
     end)
 
     describe("stale-if-error and validation", function()

@@ -362,6 +362,50 @@ describe("faults (ext)", function()
     end)
 
     --------------------------------------------------------------------
+    -- jose ends a JWKS fetch after 5 s (timeoutDuration) whatever else is
+    -- configured; with the core calls' timeouts at 1 + 5 + 10 s, a forged
+    -- kid during a hung fetch must not hold requests for 16 s (or the
+    -- waiters for the lock's life).
+    describe("JWKS fetch bounded by jose's 5 s", function()
+        local srv, pids, token
+
+        setup(function()
+            no_faults()
+            token = c:mint({})
+            local cf = conf(c.url)
+            cf.http = { connect_timeout = 1000, send_timeout = 5000,
+                        read_timeout = 10000 }
+            srv = gateway(cf, { reuseport = true })
+            pids = sorted_pids(srv)
+            assert.equal(200, get(srv, token).status)
+        end)
+
+        teardown(function()
+            hygiene.collect(srv, "51-jose5")
+            srv:stop()
+        end)
+
+        it("an unknown kid while the JWKS hangs: 401 try refresh after "
+           .. "5 s, the waiters no later", function()
+            c:control("POST", "jwks?mode=hang")
+            socket.sleep(COOLDOWN + 0.1)
+            local rogue = c:mint({ key = "rogue", kid = "d-jose5" })
+            local t0 = socket.gettime()
+            local worst = 0
+            for _, res in ipairs(parallel(srv, { rogue, rogue, rogue })) do
+                assert.equal(401, res.status)
+                assert.equal(TRT, res.body)
+                worst = math.max(worst, res.elapsed)
+            end
+            assert.is_true(worst >= 4.5, "worst " .. worst .. " s")
+            assert.is_true(worst <= 5 + MARGIN, "worst " .. worst .. " s")
+            assert.is_true(socket.gettime() - t0 <= 5 + MARGIN)
+            c:control("POST", "jwks?mode=ok")
+            healthy(srv, pids, "jose5")
+        end)
+    end)
+
+    --------------------------------------------------------------------
     describe("JWKS down after warm-up, unknown kids", function()
         local srv, pids, token
 
@@ -481,6 +525,54 @@ describe("faults (ext)", function()
             assert.same({ "unknown_kid" }, reasons(srv:log_since_mark()))
             assert.equal(200, get(srv, c:mint({ key = "latest" })).status)
             healthy(srv, pids, "rotation")
+        end)
+    end)
+
+    --------------------------------------------------------------------
+    -- A JWKS the shared dict cannot hold (a dict sized too small for the
+    -- core's keys): the fetching worker verifies with what it fetched, and
+    -- the failed store starts the cooldown like a failed fetch, so the
+    -- core sees one fetch per 500 ms, not one per request.
+    describe("a JWKS larger than the shared dict", function()
+        local srv, pids
+
+        setup(function()
+            no_faults()
+            c:control("POST", "snapshot?name=ext-big")
+            repeat
+                c:control("POST", "rotate")
+            until #cjson.encode(c:jwks()) > 14 * 1024
+            srv = nginx.supertokens(conf(c.url), {
+                workers = 1, no_dict = true, error_log_level = "info",
+                http = "lua_shared_dict supertokens 20k;" })
+            srv.workers = 1
+            pids = sorted_pids(srv)
+        end)
+
+        teardown(function()
+            hygiene.collect(srv, "51-bigjwks")
+            srv:stop()
+            c:control("POST", "restore?name=ext-big")
+        end)
+
+        it("verifies with the fetched keys, one fetch per cooldown",
+           function()
+            local token = c:mint({})
+            local n0 = c:jwks_count()
+            local t0 = socket.gettime()
+            local n = 0
+            while socket.gettime() - t0 < 1.2 do
+                local res = get(srv, token)
+                assert.equal(200, res.status, res.body)
+                n = n + 1
+            end
+            local fetched = c:jwks_count() - n0
+            assert.is_true(n >= 20, n .. " requests")
+            assert.is_true(fetched >= 2 and fetched <= 4,
+                           fetched .. " fetches for " .. n .. " requests")
+            assert.matches("cannot store the JWKS in the shared dict",
+                           srv:error_log(), 1, true)
+            healthy(srv, pids, "bigjwks")
         end)
     end)
 

@@ -46,6 +46,7 @@ local ipairs = ipairs
 local tostring = tostring
 local setmetatable = setmetatable
 local concat = table.concat
+local math_min = math.min
 local io_open = io.open
 
 local _M = { _VERSION = "0.1.0" }
@@ -55,6 +56,12 @@ local mt = { __index = _M }
 _M.COOLDOWN_MS = 500
 
 local WAIT_STEP = 0.005 -- s, between looks at the fetch lock
+
+-- jose's timeoutDuration: one core's whole JWKS fetch, connect to last
+-- byte, ends after 5 s however long the http timeouts of the core calls
+-- are; requests waiting on the fetch (a new or forged kid) wait no longer
+-- than node's would.
+_M.FETCH_TIMEOUT_MS = 5000
 
 -- One engine per config table and worker; weak so an old config (Kong
 -- reconfigure) takes its keys and cache with it.
@@ -202,7 +209,9 @@ function _M.new(conf, client)
     e.http_conf = conf.http
     -- The lock outlives the slowest possible fetch, so a crashed fetcher
     -- cannot wedge the others for longer than that.
-    e.lock_ttl = #urls * http.options(conf.http).timeout / 1000 + 1
+    e.fetch_timeout = math_min(http.options(conf.http).timeout,
+                               _M.FETCH_TIMEOUT_MS)
+    e.lock_ttl = #urls * e.fetch_timeout / 1000 + 1
 
     engines[conf] = setmetatable(e, mt)
     return e
@@ -210,8 +219,10 @@ end
 
 
 function _M:request_opts(url)
-    return http.options(self.http_conf, url, "GET",
-                        { Accept = "application/json" })
+    local opts = http.options(self.http_conf, url, "GET",
+                              { Accept = "application/json" })
+    opts.timeout = self.fetch_timeout
+    return opts
 end
 
 
@@ -566,7 +577,14 @@ function _M:check_signature(token, parsed)
     -- Right after parse() of the same token (the usual miss), C checks
     -- the signature on the parse it kept instead of parsing again.
     local ok, reason = v:check_parsed_signature(ks, token)
-    if not ok and reason == "unknown_kid" and not self.static then
+    -- A kid that is not a string selects no key by name: jose then sees
+    -- several candidates (JWKSMultipleMatchingKeys), which fails without a
+    -- refetch; only a named kid or a legacy token (no kid, no RSA key)
+    -- is "no matching key", which refetches.
+    if not ok and reason == "unknown_kid" and not self.static
+       and (parsed == nil or parsed.version < 3
+            or type(parsed.kid) == "string")
+    then
         local at = self.dict:get(self.k_at) or 0
         if now_ms() - at >= _M.COOLDOWN_MS then
             local before = self.ver

@@ -436,7 +436,10 @@ describe("kong handler (core stand-in)", function()
                         local runner = require "spec.kong.runner"
                         for _, conf in ipairs(runner.configs("supertokens")) do
                             if conf.api_key then
-                                conf.api_key = ngx.var.arg_key
+                                -- as=number: a value the schema refuses
+                                conf.api_key = ngx.var.arg_as == "number"
+                                    and tonumber(ngx.var.arg_key)
+                                    or ngx.var.arg_key
                             end
                         end
                         ngx.say("ok")
@@ -512,6 +515,22 @@ describe("kong handler (core stand-in)", function()
         res = get(srv.port, "/echo/keyed/x",
                   { { "Authorization", "Bearer " .. tok } })
         assert.equal(200, res.status, res.body)
+
+        -- a rotation to a value the config refuses keeps the last good
+        -- state (and key) answering, and says so once
+        local log0 = #srv:error_log()
+        assert.equal("ok\n",
+                     get(vault_port, "/rotate?key=777&as=number").body)
+        for _ = 1, 3 do
+            res = get(srv.port, "/echo/keyed/x",
+                      { { "Authorization", "Bearer " .. tok } })
+            assert.equal(200, res.status, res.body)
+        end
+        local log = srv:error_log():sub(log0 + 1)
+        local _, refusals = log:gsub("the rotated api_key is refused", "")
+        assert.equal(1, refusals, log)
+        assert.matches("api_key: must be a string", log, 1, true)
+        assert.equal("ok\n", get(vault_port, "/rotate?key=key-2").body)
         c:control("POST", "config?api_keys=")
     end)
 

@@ -141,16 +141,26 @@ end
 
 local function get_state(kconf)
     local st = states[kconf]
-    if st and st.api_key == kconf.api_key then
+    local api_key = kconf.api_key
+    if st and (st.api_key == api_key or st.rejected_api_key == api_key) then
         return st
     end
-    local err
-    st, err = build_state(kconf)
-    if not st then
-        return nil, err
+    local fresh, err = build_state(kconf)
+    if not fresh then
+        if not st then
+            return nil, err
+        end
+        -- A rotated secret the config refuses: the state built with the
+        -- last good one keeps answering (the core may still take that key;
+        -- a 500 on every request, each building the state again, helps no
+        -- one), and the refusal is logged once per value.
+        st.rejected_api_key = api_key
+        kong.log.err("supertokens: the rotated api_key is refused (", err,
+                     "); keeping the previous one")
+        return st
     end
-    states[kconf] = st
-    return st
+    states[kconf] = fresh
+    return fresh
 end
 
 

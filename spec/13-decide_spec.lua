@@ -331,6 +331,28 @@ describe("decide: Appendix A branches", function()
                                            "sAccessToken=" .. valid)).reason)
     end)
 
+    -- node reads the header as latin1 (a character per byte) and the
+    -- claim as UTF-8: "é" in the claim is byte 0xE9 in the header, and
+    -- the claim's own two bytes in the header are "Ã©", another text.
+    it("VIA_TOKEN: a non-ASCII claim matches its latin1 header", function()
+        local vt = H.oracle_conf("viaToken")
+        local cookie = "sAccessToken=" .. H.v5({ anti_csrf = "ac-\195\169" })
+        local function reason(value)
+            return verify(vt, nil, H.req("POST", { ["anti-csrf"] = value },
+                                         cookie)).reason
+        end
+        assert.is_nil(reason("ac-\233"))
+        assert.equal("anti_csrf_mismatch", reason("ac-\195\169"))
+        assert.equal("anti_csrf_mismatch", reason("ac-\233-"))
+        assert.equal("anti_csrf_mismatch", reason("ac-"))
+        local csrf = require "resty.supertokens.csrf"
+        assert.is_true(csrf.latin1_equals_utf8("\255\128", "\195\191\194\128"))
+        -- U+20AC has no latin1 byte; a lone lead byte is not UTF-8
+        assert.is_false(csrf.latin1_equals_utf8("\172", "\226\130\172"))
+        assert.is_false(csrf.latin1_equals_utf8("\195", "\195"))
+        assert.is_false(csrf.latin1_equals_utf8("\233", "\195\041"))
+    end)
+
     it("custom status codes (Appendix C customCodes: 440/499)", function()
         local cc = H.conf({ session = { session_expired_status_code = 440,
                                         invalid_claim_status_code = 499 } })

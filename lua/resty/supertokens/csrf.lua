@@ -2,6 +2,9 @@
 -- Every failure is TRY_REFRESH_TOKEN (401 "try refresh token").
 -- @module resty.supertokens.csrf
 
+local byte = string.byte
+local find = string.find
+
 local _M = { _VERSION = "0.1.0" }
 
 
@@ -32,16 +35,54 @@ function _M.custom_header(mode, do_check, header)
 end
 
 
+-- Whether header bytes, read as node reads a header (latin1: one
+-- character per byte), spell the same characters as a claim in UTF-8.
+local function latin1_equals_utf8(latin1, utf8)
+    local n, i, j = #latin1, 1, 1
+    local m = #utf8
+    while j <= m do
+        local b = byte(utf8, j)
+        local cp
+        if b < 0x80 then
+            cp, j = b, j + 1
+        elseif b >= 0xC2 and b <= 0xC3 and j < m then
+            -- the only UTF-8 sequences of characters latin1 can hold
+            local b2 = byte(utf8, j + 1)
+            if b2 < 0x80 or b2 > 0xBF then
+                return false
+            end
+            cp, j = (b - 0xC0) * 64 + (b2 - 0x80), j + 2
+        else
+            return false
+        end
+        if i > n or byte(latin1, i) ~= cp then
+            return false
+        end
+        i = i + 1
+    end
+    return i > n
+end
+_M.latin1_equals_utf8 = latin1_equals_utf8
+
+
 --- VIA_TOKEN: the request's `anti-csrf` header must equal the token's
 -- (trimmed) antiCsrfToken.  Returns nil when fine, else a reason.
+-- node compares the header as latin1 text with the claim as UTF-8 text:
+-- the same bytes match only when they are ASCII.
 function _M.via_token(request_value, token_value)
     if request_value == nil then
         return "anti_csrf_header_missing"
     end
-    if request_value ~= token_value then
-        return "anti_csrf_mismatch"
+    if request_value == token_value then
+        if not find(token_value, "[\128-\255]") then
+            return nil
+        end
+    elseif token_value ~= nil
+           and latin1_equals_utf8(request_value, token_value)
+    then
+        return nil
     end
-    return nil
+    return "anti_csrf_mismatch"
 end
 
 

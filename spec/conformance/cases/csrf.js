@@ -100,6 +100,23 @@ add("POST cookie, anti-csrf header differs in case", {
         ["anti-csrf", AC.toUpperCase()]],
     exp: (c) => csrfCookie(c, { acClaim: AC, acHeader: AC.toUpperCase() }),
 });
+// node's http writes and reads header values as latin1 (a byte per
+// character) and the claim is UTF-8 text: "é" goes as byte 0xE9, and its
+// UTF-8 bytes would be read as "Ã©".
+const AC_UTF8 = "ac-\u00e9";
+const AC_UTF8_BYTES = Buffer.from(AC_UTF8, "utf8").toString("latin1");
+add("POST cookie, non-ASCII claim, header the same text (latin1)", {
+    method: "POST",
+    headers: (c) => [cookie(at(c.T({ antiCsrfToken: AC_UTF8 }))),
+        ["anti-csrf", AC_UTF8]],
+    exp: (c) => csrfCookie(c, { acClaim: AC_UTF8, acHeader: AC_UTF8 }),
+});
+add("POST cookie, non-ASCII claim, header its UTF-8 bytes", {
+    method: "POST",
+    headers: (c) => [cookie(at(c.T({ antiCsrfToken: AC_UTF8 }))),
+        ["anti-csrf", AC_UTF8_BYTES]],
+    exp: (c) => csrfCookie(c, { acClaim: AC_UTF8, acHeader: AC_UTF8_BYTES }),
+});
 add("POST cookie, claim null, anti-csrf header sent", {
     method: "POST",
     headers: (c) => [cookie(at(c.T())), ["anti-csrf", AC]],

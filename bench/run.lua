@@ -345,6 +345,7 @@ local SCENARIOS = {
     { "proxy_cached", "/api/user-proxy", "rs256.tokens", "one" },
     { "floor_cached", "/floor/cached", "rs256.tokens", "one" },
     { "floor_uncached", "/floor/uncached", "rs256.unique.tokens", "cycle" },
+    { "floor_c", "/floor/c", "rs256.unique.tokens", "cycle" },
 }
 -- The scenarios of the c1 and 2-worker runs.
 local MAIN = { static = true, cached = true, uncached = true, bare = true }
@@ -465,7 +466,8 @@ local ORDER = {
     "nginx_uncached_vs_bare_verify_cpu",
     "nginx_uncached_vs_bare_verify_user_cpu", "nginx_floor_cached_vs_static",
     "nginx_cached_vs_floor", "nginx_floor_uncached_vs_bare_verify",
-    "nginx_uncached_vs_floor", "nginx_proxy_cached_vs_static",
+    "nginx_uncached_vs_floor", "nginx_floor_c_vs_bare_verify",
+    "nginx_proxy_cached_vs_static",
     "lua_decide_cached_ns",
     "bytes_per_decide_lua",
 }
@@ -666,6 +668,10 @@ local function bench()
             round(ratio(r1.floor_uncached.rps, r1.bare.rps), 4)
         out.nginx_uncached_vs_floor = round(ratio(r1.uncached.rps,
                                                   r1.floor_uncached.rps), 4)
+        -- and the floor under that: the same answer with no Lua layer
+        -- between the header and libstjwt (the least ngx_lua costs).
+        out.nginx_floor_c_vs_bare_verify = round(ratio(r1.floor_c.rps,
+                                                       r1.bare.rps), 4)
         out.nginx_proxy_cached_vs_static = round(ratio(r1.proxy_cached.rps,
                                                        r1.static.rps), 4)
         -- The same ratios from nginx CPU time per request (capacity at

@@ -577,10 +577,12 @@ function _M:check_signature(token, parsed)
     -- Right after parse() of the same token (the usual miss), C checks
     -- the signature on the parse it kept instead of parsing again.
     local ok, reason = v:check_parsed_signature(ks, token)
-    -- A kid that is not a string selects no key by name: jose then sees
-    -- several candidates (JWKSMultipleMatchingKeys), which fails without a
-    -- refetch; only a named kid or a legacy token (no kid, no RSA key)
-    -- is "no matching key", which refetches.
+    -- A kid that is not a string selects no key by name: C answers
+    -- unknown_kid when several keys fit, where jose fails with
+    -- JWKSMultipleMatchingKeys and does not refetch (or when none fits,
+    -- where jose would: a set without one RSA key, which no core
+    -- serves).  A named kid or a legacy token is "no matching key",
+    -- which refetches.
     if not ok and reason == "unknown_kid" and not self.static
        and (parsed == nil or parsed.version < 3
             or type(parsed.kid) == "string")

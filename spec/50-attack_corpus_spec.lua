@@ -299,6 +299,12 @@ local ECHO = [[
                          "x-supertokens-access-token-payload" }) do
         out[n] = h[n] or ngx.null
     end
+    -- and any "_" spelling (pairs: the table's __index reads "_" as "-")
+    for k, v in pairs(h) do
+        if k:find("_", 1, true) and out[(k:gsub("_", "-"))] then
+            out[k] = v
+        end
+    end
     ngx.say(require("cjson").encode(out))
 ]]
 
@@ -318,7 +324,7 @@ local function gateway(config, opts)
                 require("resty.supertokens").header_filter()
             }
         ]],
-        server = [[
+        server = (opts.server or "") .. [[
             location = /api/user {
                 access_by_lua_block {
                     require("resty.supertokens").verify_session()
@@ -410,6 +416,16 @@ describe("attack corpus", function()
                              { no_dict = true, workers = 1 }),
             plain = gateway(core_conf, { log_level = "notice",
                                          workers = 1 }),
+            -- nginx passing "_" header names on, with and without the
+            -- option that strips their "_" spelling
+            underscores = gateway({ connection_uri = c.url,
+                                    api_key = API_KEY, app_info = APP,
+                                    upstream_headers = {
+                                        underscores_in_headers = true } },
+                                  { workers = 1,
+                                    server = "underscores_in_headers on;\n" }),
+            underscores_off = gateway(core_conf, {
+                workers = 1, server = "underscores_in_headers on;\n" }),
         }
         pids = {}
         for name, srv in pairs(servers) do
@@ -726,6 +742,54 @@ describe("attack corpus", function()
                 assert.equal("user-1", p.sub)
                 assert.is_nil(p.role)
             end
+        end)
+
+        -- With underscores_in_headers on, "X_SuperTokens_User_Id" reaches
+        -- the upstream, where CGI-style servers read it as the real one.
+        local UNDERSCORED = {
+            { "X_SuperTokens_User_Id", "admin" },
+            { "x_supertokens_session_handle", "h-admin" },
+            { "X_SUPERTOKENS_ACCESS_TOKEN_PAYLOAD", '{"role":"admin"}' },
+        }
+
+        it("underscores_in_headers on: the option strips the '_' "
+           .. "spellings, with and without a session", function()
+            local good = x.token(x.hdr(), x.pay(), "real")
+            hygiene.register_token(good)
+            for _, auth in ipairs({ false, true }) do
+                local h = spoofed(UNDERSCORED)
+                if auth then
+                    h[#h + 1] = { "Authorization", "Bearer " .. good }
+                end
+                local res = assert(send(servers.underscores, h, "spoof",
+                                        "GET", "/echo/optional"))
+                assert.equal(200, res.status, res.body)
+                local seen = cjson.decode(res.body)
+                for name, value in pairs(seen) do
+                    assert.is_nil(name:find("_", 1, true),
+                                  name .. " reached the upstream")
+                    if not auth then
+                        assert.equal(NULL, value, name)
+                    end
+                end
+                if auth then
+                    assert.equal("user-1", seen["x-supertokens-user-id"])
+                end
+            end
+        end)
+
+        it("underscores_in_headers on without the option: the '_' "
+           .. "spellings pass (what the option is for)", function()
+            local good = x.token(x.hdr(), x.pay(), "real")
+            hygiene.register_token(good)
+            local h = spoofed(UNDERSCORED)
+            h[#h + 1] = { "Authorization", "Bearer " .. good }
+            local res = assert(send(servers.underscores_off, h, "spoof",
+                                    "GET", "/echo/optional"))
+            assert.equal(200, res.status, res.body)
+            local seen = cjson.decode(res.body)
+            assert.equal("user-1", seen["x-supertokens-user-id"])
+            assert.equal("admin", seen["x_supertokens_user_id"])
         end)
 
         it("attacker-signed token, session optional: 401 try refresh "

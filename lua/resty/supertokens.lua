@@ -686,10 +686,20 @@ local function plan_of(conf)
     local identity = {}
     local uh = conf.upstream_headers
     if uh then
+        -- With nginx's underscores_in_headers on, a client can send a
+        -- name in its "_" spelling, which CGI-style upstreams (PHP, Rack,
+        -- WSGI) read as the "-" one: that spelling is cleared too (one
+        -- more header operation per name, so only when asked for).
+        local underscores = uh.underscores_in_headers == true
+                            and uh.strip_incoming ~= false
         for _, f in ipairs(IDENTITY) do
             local name = uh[f[1]]
             if type(name) == "string" then
-                identity[#identity + 1] = { name, f[2], f[1] }
+                local alias = underscores and str_gsub(name, "-", "_")
+                if alias == name then
+                    alias = false
+                end
+                identity[#identity + 1] = { name, f[2], f[1], alias }
             end
         end
     end
@@ -724,6 +734,9 @@ local function pass_identity(plan, s)
     local strip = plan.strip_incoming
     for i = 1, #identity do
         local f = identity[i]
+        if f[4] then
+            clear_header(f[4])
+        end
         local value = s and s[f[2]]
         if value ~= nil then
             value = identity_value(f[3], s, value)

@@ -86,6 +86,7 @@ local SCHEMA = {
         tenant_id = "string|false",
         payload = "string|false",
         strip_incoming = "boolean",
+        underscores_in_headers = "boolean",
     },
     http = {
         connect_timeout = "integer",
@@ -283,6 +284,7 @@ local DEFAULT_UPSTREAM = {
     tenant_id = "X-SuperTokens-Tenant-Id",
     payload = "X-SuperTokens-Access-Token-Payload",
     strip_incoming = true,
+    underscores_in_headers = false,
 }
 
 local DEFAULT_HTTP = {

@@ -352,6 +352,18 @@ local function gateway(config, opts)
                 }
                 content_by_lua_block { ]] .. ECHO .. [[ }
             }
+            location = /echo/raw {
+                access_by_lua_block {
+                    require("resty.supertokens").verify_session()
+                }
+                content_by_lua_block {
+                    local out = {}
+                    for k, v in pairs(ngx.req.get_headers(0)) do
+                        out[k] = v
+                    end
+                    ngx.say(require("cjson").encode(out))
+                }
+            }
         ]],
     })
 end
@@ -426,6 +438,12 @@ describe("attack corpus", function()
                                     server = "underscores_in_headers on;\n" }),
             underscores_off = gateway(core_conf, {
                 workers = 1, server = "underscores_in_headers on;\n" }),
+            underscores_names = gateway({ connection_uri = c.url,
+                api_key = API_KEY, app_info = APP,
+                upstream_headers = {
+                    underscores_in_headers = true,
+                    recipe_user_id = "X_SuperTokens_Recipe_User_Id" } },
+                { workers = 1, server = "underscores_in_headers on;\n" }),
         }
         pids = {}
         for name, srv in pairs(servers) do
@@ -776,6 +794,20 @@ describe("attack corpus", function()
                     assert.equal("user-1", seen["x-supertokens-user-id"])
                 end
             end
+        end)
+
+        it("a name configured with '_': its '-' spelling is stripped",
+           function()
+            local good = x.token(x.hdr(), x.pay(), "real")
+            hygiene.register_token(good)
+            local res = assert(send(servers.underscores_names, {
+                { "X-SuperTokens-Recipe-User-Id", "admin" },
+                { "Authorization", "Bearer " .. good } }, "spoof", "GET",
+                "/echo/raw"))
+            assert.equal(200, res.status, res.body)
+            local seen = cjson.decode(res.body)
+            assert.equal("user-1", seen["x_supertokens_recipe_user_id"])
+            assert.is_nil(seen["x-supertokens-recipe-user-id"])
         end)
 
         it("underscores_in_headers on without the option: the '_' "

@@ -687,19 +687,23 @@ local function plan_of(conf)
     local uh = conf.upstream_headers
     if uh then
         -- With nginx's underscores_in_headers on, a client can send a
-        -- name in its "_" spelling, which CGI-style upstreams (PHP, Rack,
-        -- WSGI) read as the "-" one: that spelling is cleared too (one
-        -- more header operation per name, so only when asked for).
+        -- name spelt with "_" for "-" (or "-" for "_"), which CGI-style
+        -- upstreams (PHP, Rack, WSGI) read as the same name: those
+        -- spellings are cleared too (a header operation more per name, so
+        -- only when asked for).
         local underscores = uh.underscores_in_headers == true
                             and uh.strip_incoming ~= false
         for _, f in ipairs(IDENTITY) do
             local name = uh[f[1]]
             if type(name) == "string" then
-                local alias = underscores and str_gsub(name, "-", "_")
-                if alias == name then
-                    alias = false
+                local under, dash = false, false
+                if underscores then
+                    under = str_gsub(name, "-", "_")
+                    dash = str_gsub(name, "_", "-")
+                    under = under ~= name and under
+                    dash = dash ~= name and dash
                 end
-                identity[#identity + 1] = { name, f[2], f[1], alias }
+                identity[#identity + 1] = { name, f[2], f[1], under, dash }
             end
         end
     end
@@ -736,6 +740,9 @@ local function pass_identity(plan, s)
         local f = identity[i]
         if f[4] then
             clear_header(f[4])
+        end
+        if f[5] then
+            clear_header(f[5])
         end
         local value = s and s[f[2]]
         if value ~= nil then

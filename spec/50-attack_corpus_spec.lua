@@ -357,9 +357,13 @@ local function gateway(config, opts)
                     require("resty.supertokens").verify_session()
                 }
                 content_by_lua_block {
+                    -- every spelling of the identity names, and nothing
+                    -- else (never the Authorization header)
                     local out = {}
                     for k, v in pairs(ngx.req.get_headers(0)) do
-                        out[k] = v
+                        if k:find("supertokens", 1, true) then
+                            out[k] = v
+                        end
                     end
                     ngx.say(require("cjson").encode(out))
                 }

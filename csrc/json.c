@@ -110,6 +110,10 @@ utf8_seq(const unsigned char *s, size_t n)
 }
 
 
+/* stjwt_json_js_plain(): names and objects it keeps track of at once. */
+#define ST_JS_PLAIN_NAMES 64
+#define ST_JS_PLAIN_DEPTH 32
+
 #define ST_ONES 0x0101010101010101ull
 #define ST_HIGH 0x8080808080808080ull
 
@@ -769,7 +773,13 @@ int
 stjwt_json_js_plain(const char *json, size_t len)
 {
     const unsigned char *s = (const unsigned char *) json;
-    size_t i = 0, open;
+    size_t i = 0, open, k, n;
+    /* The member names of the open objects, innermost last: JSON.parse
+     * keeps one member of a repeated name, so such a text is printed
+     * differently.  More names or objects than these hold: "not sure". */
+    size_t name_at[ST_JS_PLAIN_NAMES], name_len[ST_JS_PLAIN_NAMES];
+    size_t frame[ST_JS_PLAIN_DEPTH];
+    size_t depth = 0, names = 0;
     unsigned run = 0;
     unsigned char c;
 
@@ -778,6 +788,24 @@ stjwt_json_js_plain(const char *json, size_t len)
     }
     while (i < len) {
         c = s[i];
+        if (c == '{') {
+            if (depth == ST_JS_PLAIN_DEPTH) {
+                return 0;
+            }
+            frame[depth++] = names;
+            run = 0;
+            i++;
+            continue;
+        }
+        if (c == '}') {
+            if (depth == 0) {
+                return 0;
+            }
+            names = frame[--depth];
+            run = 0;
+            i++;
+            continue;
+        }
         if (c == '"') {
             open = i++;
             for (;;) {
@@ -795,10 +823,23 @@ stjwt_json_js_plain(const char *json, size_t len)
                 i++;                    /* UTF-8 is printed as it is */
             }
             i++;
-            if (i < len && s[i] == ':' && i - open > 2
-                && IS_DIGIT(s[open + 1]))
-            {
-                return 0;               /* a name that may be an index */
+            if (i < len && s[i] == ':') {
+                n = i - open - 2;       /* the name, without its quotes */
+                if (n > 0 && IS_DIGIT(s[open + 1])) {
+                    return 0;           /* a name that may be an index */
+                }
+                if (depth == 0 || names == ST_JS_PLAIN_NAMES) {
+                    return 0;
+                }
+                for (k = frame[depth - 1]; k < names; k++) {
+                    if (name_len[k] == n
+                        && memcmp(s + name_at[k], s + open + 1, n) == 0)
+                    {
+                        return 0;       /* a repeated name */
+                    }
+                }
+                name_at[names] = open + 1;
+                name_len[names++] = n;
             }
             run = 0;
             continue;

@@ -299,10 +299,11 @@ STJWT_EXPORT int stjwt_json_check(const char *json, size_t len,
 /* Whether JSON.stringify(JSON.parse(json)) prints a valid JSON text as it
  * is, judged conservatively: 1 when it has no whitespace, no backslash,
  * no number but integers of at most 15 digits (no fraction, exponent or
- * -0) and no member name that starts with a digit (JavaScript lists
- * array-index names first); 0 means "not sure".  A name repeated inside
- * a nested object is not detected.  For the payloads a core mints, so
- * they need not be parsed and printed again. */
+ * -0), no member name that starts with a digit (JavaScript lists
+ * array-index names first) and no name repeated in an object (JSON.parse
+ * keeps one member); 0 means "not sure" (also past 64 names in the open
+ * objects or 32 nested objects).  For the payloads a core mints, so they
+ * need not be parsed and printed again. */
 STJWT_EXPORT int stjwt_json_js_plain(const char *json, size_t len);
 
 /* A signature over caller-supplied bytes, for test vectors and plain JWS

@@ -421,6 +421,43 @@ test_depth(void)
 }
 
 
+/* Names of the open objects (64) and nesting (32) that js_plain tracks:
+ * at the limit a text is judged, past it "not sure". */
+static void
+test_js_plain_limits(void)
+{
+    char buf[2048];
+    size_t m;
+    int j, names, depth;
+
+    for (names = 64; names <= 65; names++) {
+        m = 0;
+        buf[m++] = '{';
+        for (j = 0; j < names; j++) {
+            m += (size_t) snprintf(buf + m, sizeof(buf) - m, "%s\"k%d\":1",
+                                   j ? "," : "", j);
+        }
+        buf[m++] = '}';
+        ok(stjwt_json_js_plain(guard_copy(buf, m), m) == (names == 64),
+           "js_plain %d names in one object", names);
+    }
+    for (depth = 32; depth <= 33; depth++) {
+        m = 0;
+        for (j = 0; j < depth - 1; j++) {
+            memcpy(buf + m, "{\"a\":", 5);
+            m += 5;
+        }
+        memcpy(buf + m, "{}", 2);
+        m += 2;
+        for (j = 0; j < depth - 1; j++) {
+            buf[m++] = '}';
+        }
+        ok(stjwt_json_js_plain(guard_copy(buf, m), m) == (depth == 32),
+           "js_plain %d nested objects", depth);
+    }
+}
+
+
 /* Each text is given exactly (guard_copy: no byte past len is read). */
 static void
 test_js_plain(void)
@@ -449,6 +486,14 @@ test_js_plain(void)
         { "{\"x1\":1,\"\":2}", 1 },
         { "{\"a\":\"10\",\"b\":\"0\"}", 1 },
         { "{\"a\":\"\xc3\xa9\"}", 1 },
+        { "{\"a\":1,\"a\":2}", 0 },
+        { "{\"a\":{\"b\":1,\"b\":2}}", 0 },
+        { "{\"x\":{\"y\":{\"z\":1,\"w\":[],\"z\":1}}}", 0 },
+        { "{\"a\":{\"b\":1},\"c\":{\"b\":2},\"b\":3}", 1 },
+        { "{\"a\":[{\"b\":1},{\"b\":2}],\"b\":[\"b\"]}", 1 },
+        { "{\"ab\":1,\"a\":2,\"\":3,\"b\":{\"\":1,\"ab\":2}}", 1 },
+        { "{\"a\":1}}", 0 },
+        { "\"a\":1", 0 },
         { "\"", 0 },
         { "", 0 },
     };
@@ -460,6 +505,7 @@ test_js_plain(void)
            == cases[i].plain, "js_plain %s", cases[i].json);
     }
     ok(stjwt_json_js_plain(NULL, 0) == 0, "js_plain NULL");
+    test_js_plain_limits();
 }
 
 

@@ -183,6 +183,13 @@ const TOKENS = [
         const p = JSON.stringify(c.mint().payload);
         return c.T({ payloadRaw: p.replace(/^\{/, '{"sub":"dup",') });
     }],
+    // JSON.parse keeps one member of a name repeated in an object (the
+    // first's place, the last's value): the body prints it that way
+    ["a name repeated inside a nested claim", (c) => {
+        const p = JSON.stringify(c.mint().payload);
+        return c.T({ payloadRaw: p.replace(/\}$/,
+            ',"o":{"a":1,"b":[{"c":1,"c":2}],"a":3}}') });
+    }, "ok"],
     ["payload with unicode escapes", (c) => {
         const p = JSON.stringify(c.mint({ sub: "u\u00e9" }).payload);
         return c.T({ payloadRaw: p.replace("\u00e9", "\\u00e9") });

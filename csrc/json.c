@@ -807,22 +807,10 @@ stjwt_json_js_plain(const char *json, size_t len)
             continue;
         }
         if (c == '"') {
-            open = i++;
-            for (;;) {
-                i = plain_run(s, len, i);
-                if (i >= len) {
-                    return 0;
-                }
-                c = s[i];
-                if (c == '"') {
-                    break;
-                }
-                if (c == '\\' || c < 0x20) {
-                    return 0;           /* an escape: printed again */
-                }
-                i++;                    /* UTF-8 is printed as it is */
+            open = i;
+            if (scan_string(s, len, &i) != 0) {
+                return 0;       /* an escape (printed again), or no string */
             }
-            i++;
             if (i < len && s[i] == ':') {
                 n = i - open - 2;       /* the name, without its quotes */
                 if (n > 0 && IS_DIGIT(s[open + 1])) {

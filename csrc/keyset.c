@@ -957,6 +957,21 @@ stjwt_keyset_count(const stjwt_keyset_t *ks)
 }
 
 
+size_t
+stjwt_keyset_count_fitting(const stjwt_keyset_t *ks, int alg)
+{
+    size_t i, n = 0;
+
+    if (ks == NULL) {
+        return 0;
+    }
+    for (i = 0; i < ks->n; i++) {
+        n += (size_t) st_key_fits(&ks->keys[i], alg);
+    }
+    return n;
+}
+
+
 int
 stjwt_keyset_has_kid(const stjwt_keyset_t *ks, const char *kid, size_t len)
 {

@@ -220,6 +220,12 @@ STJWT_EXPORT void stjwt_keyset_free(stjwt_keyset_t *ks);
 /* Number of usable keys. */
 STJWT_EXPORT size_t stjwt_keyset_count(const stjwt_keyset_t *ks);
 
+/* Number of usable keys that fit alg (stjwt_alg_e): the candidates of a
+ * token without a string kid (jose: kty, JWK "alg", curve).  0 for an
+ * unknown alg. */
+STJWT_EXPORT size_t stjwt_keyset_count_fitting(const stjwt_keyset_t *ks,
+    int alg);
+
 /* 1 if the set has a usable key with this kid, else 0. */
 STJWT_EXPORT int stjwt_keyset_has_kid(const stjwt_keyset_t *ks,
     const char *kid, size_t len);

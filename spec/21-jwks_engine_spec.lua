@@ -195,6 +195,41 @@ describe("JWKS engine", function()
             end
             assert.equal(0, c:jwks_count() - n0)
         end)
+
+        -- jose: when no key fits at all (JWKSNoMatchingKey) a kid that is
+        -- not a string refetches like any unknown kid.  No core serves a
+        -- set without an RSA key; the stand-in's "norsa" fault does.
+        it("a kid that is not a string, no RSA key in the set: refetch",
+           function()
+            local odd = c:mint({ kid = 42 })
+            c:control("POST", "jwks?mode=norsa")
+            local a = c:jwks_count()
+            local gw = nginx.supertokens({
+                connection_uri = c.url, app_info = APP,
+            })
+            local function send()
+                local res = assert(http.request(gw.port, {
+                    path = "/api/user",
+                    headers = { { "Authorization", "Bearer " .. odd } },
+                }))
+                assert.equal(401, res.status)
+                assert.equal(TRT, res.body)
+            end
+            local ok, err = pcall(function()
+                send()              -- the first fetch: no RSA key
+                local n0 = c:jwks_count()
+                assert.is_true(n0 > a, "the set without RSA was fetched")
+                socket.sleep(0.6)   -- past the cooldown
+                c:control("POST", "jwks?mode=ok")
+                for _ = 1, 3 do
+                    send()
+                end
+                -- one refetch; with RSA keys in the set, several fit: no more
+                assert.equal(1, c:jwks_count() - n0)
+            end)
+            gw:stop()
+            assert(ok, err)
+        end)
     end)
 
     describe("stale-if-error and validation", function()

@@ -372,6 +372,32 @@ test_sets(void)
     ok(ks != NULL && stjwt_keyset_count(ks) == 2
        && stjwt_keyset_has_kid(ks, "", 0)
        && !stjwt_keyset_has_kid(ks, "x", 1), "no kid and empty kid");
+    ok(stjwt_keyset_count_fitting(ks, STJWT_ALG_RS256) == 1
+       && stjwt_keyset_count_fitting(ks, STJWT_ALG_PS512) == 1
+       && stjwt_keyset_count_fitting(ks, STJWT_ALG_EDDSA) == 1
+       && stjwt_keyset_count_fitting(ks, STJWT_ALG_ES256) == 0
+       && stjwt_keyset_count_fitting(ks, STJWT_ALG_HS256) == 0
+       && stjwt_keyset_count_fitting(ks, STJWT_ALG_NONE) == 0
+       && stjwt_keyset_count_fitting(ks, STJWT_ALG_MAX) == 0
+       && stjwt_keyset_count_fitting(ks, -1) == 0,
+       "keys fitting each alg: kty, none for unknown algs");
+
+    /* jose's candidates for a token without a string kid: kty, JWK alg,
+     * curve; two RSA keys are two candidates */
+    all = t_printf("{\"keys\":[%s,%s,%s,%s]}",
+                   jwk_pub(rsa, NULL, "r1", NULL),
+                   jwk_pub(rsa, NULL, "r2", "\"alg\":\"RS256\""),
+                   jwk_pub(p256, "P-256", "e1", NULL),
+                   jwk_pub(p384, "P-384", "e2", "\"alg\":\"ES384\""));
+    ks = ks_new(all, 0, &rc);
+    ok(ks != NULL && stjwt_keyset_count(ks) == 4
+       && stjwt_keyset_count_fitting(ks, STJWT_ALG_RS256) == 2
+       && stjwt_keyset_count_fitting(ks, STJWT_ALG_PS256) == 1
+       && stjwt_keyset_count_fitting(ks, STJWT_ALG_ES256) == 1
+       && stjwt_keyset_count_fitting(ks, STJWT_ALG_ES384) == 1
+       && stjwt_keyset_count_fitting(ks, STJWT_ALG_ES512) == 0
+       && stjwt_keyset_count_fitting(ks, STJWT_ALG_EDDSA) == 0,
+       "keys fitting each alg: JWK alg and curve count");
 
     {
         /* many keys: the same RSA key under 40 kids */
@@ -411,7 +437,8 @@ test_sets(void)
         is_rc((stjwt_keyset_new("{}", 2, 0x80, NULL, &rc, &msg), rc),
               STJWT_E_INVALID_ARG, "unknown flag");
         ok(stjwt_keyset_count(NULL) == 0 && !stjwt_keyset_has_kid(NULL,
-                                                                  "x", 1),
+                                                                  "x", 1)
+           && stjwt_keyset_count_fitting(NULL, STJWT_ALG_RS256) == 0,
            "NULL keyset queries");
         stjwt_keyset_free(NULL);
     }

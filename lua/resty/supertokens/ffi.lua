@@ -87,6 +87,7 @@ stjwt_keyset_t *stjwt_keyset_new(const char *json, size_t len,
     uint32_t flags, stjwt_keyset_info_t *info, int *rc, const char **errmsg);
 void stjwt_keyset_free(stjwt_keyset_t *ks);
 size_t stjwt_keyset_count(const stjwt_keyset_t *ks);
+size_t stjwt_keyset_count_fitting(const stjwt_keyset_t *ks, int alg);
 int stjwt_keyset_has_kid(const stjwt_keyset_t *ks,
     const char *kid, size_t len);
 stjwt_verifier_t *stjwt_verifier_new(const stjwt_options_t *opts,

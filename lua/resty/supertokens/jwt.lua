@@ -355,6 +355,24 @@ function keyset_mt:count()
 end
 
 
+--- Number of usable keys a token of this algorithm without a string kid
+-- could be checked with (jose's candidates: key type, JWK "alg", curve).
+-- @param alg JOSE algorithm name ("RS256", "EdDSA", ...); 0 for one this
+--   library does not know
+-- @return integer
+function keyset_mt:count_fitting(alg)
+    if type(alg) ~= "string" then
+        error("supertokens.jwt: count_fitting: alg must be a string", 2)
+    end
+    local h = self.handle
+    local id = ALG_IDS[alg]
+    if not h or not id then
+        return 0
+    end
+    return tonumber(C.stjwt_keyset_count_fitting(h, id))
+end
+
+
 --- Whether the set holds a usable key with this kid.
 -- @param kid string
 -- @return boolean

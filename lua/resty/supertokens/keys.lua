@@ -579,13 +579,14 @@ function _M:check_signature(token, parsed)
     local ok, reason = v:check_parsed_signature(ks, token)
     -- A kid that is not a string selects no key by name: C answers
     -- unknown_kid when several keys fit, where jose fails with
-    -- JWKSMultipleMatchingKeys and does not refetch (or when none fits,
-    -- where jose would: a set without one RSA key, which no core
-    -- serves).  A named kid or a legacy token is "no matching key",
-    -- which refetches.
+    -- JWKSMultipleMatchingKeys and does not refetch, and when none fits
+    -- (JWKSNoMatchingKey, as for a named kid or a legacy token), where
+    -- it does.
     if not ok and reason == "unknown_kid" and not self.static
        and (parsed == nil or parsed.version < 3
-            or type(parsed.kid) == "string")
+            or type(parsed.kid) == "string"
+            or type(parsed.alg) == "string"
+               and ks:count_fitting(parsed.alg) == 0)
     then
         local at = self.dict:get(self.k_at) or 0
         if now_ms() - at >= _M.COOLDOWN_MS then

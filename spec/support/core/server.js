@@ -140,6 +140,19 @@ function jwk(k) {
         use: "sig" };
 }
 
+// One P-256 key, for a JWKS without an RSA key (fault mode "norsa"):
+// made on first use, never signs anything.
+let ecKey = null;
+function ecJwk() {
+    if (!ecKey) {
+        const { publicKey } = crypto.generateKeyPairSync("ec",
+            { namedCurve: "P-256" });
+        ecKey = { ...publicKey.export({ format: "jwk" }), kid: "ec-norsa",
+            alg: "ES256", use: "sig" };
+    }
+    return ecKey;
+}
+
 function jwksMaxAge() {
     if (env.JWKS_MAX_AGE_S) return Number(env.JWKS_MAX_AGE_S);
     const interval =
@@ -680,7 +693,7 @@ async function rotate(q) {
 function setJwksFault(q) {
     const mode = q.get("mode") || "ok";
     const known = ["ok", "down", "slow", "html", "500", "404", "truncated",
-        "cut", "huge", "dupkid", "empty", "notjson", "hang"];
+        "cut", "huge", "dupkid", "empty", "notjson", "hang", "norsa"];
     if (!known.includes(mode)) throw badRequest("unknown mode " + mode);
     state.faults.jwks = {
         mode, ms: Number(q.get("ms") || 3000),
@@ -881,6 +894,7 @@ async function serveJwks(req, res) {
     case "500": return send(res, 500, "java.lang.RuntimeException: fault");
     case "404": return send(res, 404, "Not found");
     case "empty": return send(res, 200, { keys: [] }, cache);
+    case "norsa": return send(res, 200, { keys: [ecJwk()] }, cache);
     case "notjson":
         res.writeHead(200, { "content-type":
             "application/json; charset=UTF-8" });

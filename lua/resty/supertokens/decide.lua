@@ -463,6 +463,9 @@ local function assert_claims(conf, env, validators, session, ctx)
                 jsonjs.delete(merged, k)
             end
         end
+        -- node merges with Object.assign(): a "__proto__" member goes to
+        -- the setter (a new prototype, or nothing), not into the payload
+        jsonjs.delete(merged, "__proto__")
         local body = '{"accessToken":' .. quote(session.access_token)
                      .. ',"userDataInJWT":' .. jsonjs.stringify(merged) .. "}"
         local resp, fail = core_call(request, "/recipe/session/regenerate",
@@ -495,6 +498,7 @@ local function assert_claims(conf, env, validators, session, ctx)
                     jsonjs.set(merged_payload, k, v)
                 end
             end
+            jsonjs.delete(merged_payload, "__proto__")  -- Object.assign()
             set_payload_tree(session, merged_payload)
         end
     end

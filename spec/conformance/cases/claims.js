@@ -61,6 +61,18 @@ add("st-ev missing, core says verified, cookie (new cookie)", {
     setup: (c) => user(c, true),
     transport: "cookie", tok: (c) => ({ sub: USER, ev: false }),
     exp: (c) => via(c, "cookie", "ok") });
+// node merges the refetched claim with Object.assign(), whose __proto__
+// setter drops a "__proto__" member from the regenerate body
+for (const [name, text] of [["an object", '{"a":1}'], ["a string", '"s"']]) {
+    add(`st-ev missing, core says verified, a __proto__ claim (${name})`, {
+        setup: (c) => user(c, true),
+        tok: (c) => {
+            const p = JSON.stringify(c.mint({ sub: USER, ev: false }).payload);
+            return { sub: USER, ev: false,
+                payloadRaw: p.slice(0, -1) + ',"__proto__":' + text + "}" };
+        },
+        exp: (c) => via(c, "header", "ok") });
+}
 add("st-ev missing, core says not verified", {
     setup: (c) => user(c, false),
     tok: (c) => ({ sub: USER, ev: false }),

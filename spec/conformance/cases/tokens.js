@@ -194,6 +194,31 @@ const TOKENS = [
         const p = JSON.stringify(c.mint({ sub: "u\u00e9" }).payload);
         return c.T({ payloadRaw: p.replace("\u00e9", "\\u00e9") });
     }, "ok"],
+    // Text a core never signs (its JSON is always well-formed UTF-8): node
+    // decodes it leniently (U+FFFD for bad bytes, JSON.parse keeps lone
+    // surrogates), the gateway ignores the token (utf8-lone-surrogate)
+    ["payload with a lone surrogate escape", (c) => {
+        const p = JSON.stringify(c.mint().payload);
+        return c.T({ payloadRaw: p.replace(/\}$/, ',"x":"a\\ud800b"}') });
+    }, "ok"],
+    ["payload with a byte that is not UTF-8", (c) => {
+        const p = JSON.stringify(c.mint().payload);
+        return c.T({ payloadRaw: Buffer.concat([
+            Buffer.from(p.replace(/\}$/, ',"x":"a')), Buffer.from([0xff]),
+            Buffer.from('b"}')]) });
+    }, "ok"],
+    ["header with a lone surrogate escape",
+        (c) => c.T({ header: { x: "\ud800" } }), "ok"],
+    // Not finite: Infinity for node (jose takes it as a number); refused
+    // here (non-finite-time-claim)
+    ["exp 1e400", (c) => {
+        const p = JSON.stringify(c.mint().payload);
+        return c.T({ payloadRaw: p.replace(/"exp":\d+/, '"exp":1e400') });
+    }, "ok"],
+    ["nbf -1e400", (c) => {
+        const p = JSON.stringify(c.mint().payload);
+        return c.T({ payloadRaw: p.replace(/\}$/, ',"nbf":-1e400}') });
+    }, "ok"],
     ["payload with BOM", (c) => c.T({
         payloadRaw: "\ufeff" + JSON.stringify(c.mint().payload) })],
     ["legacy v2 token", (c) => c.T({ legacy: 2 }), "ok"],

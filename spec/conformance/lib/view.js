@@ -171,10 +171,11 @@ function diff(a, b, path, out, key) {
     if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
         const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
         for (const k of keys) {
-            if (!(k in a)) out.push({ path: path + "." + k, a: "(absent)",
-                b: b[k] });
-            else if (!(k in b)) out.push({ path: path + "." + k, a: a[k],
-                b: "(absent)" });
+            // own members only: `in` finds "__proto__" in every object
+            if (!Object.hasOwn(a, k)) out.push({ path: path + "." + k,
+                a: "(absent)", b: b[k] });
+            else if (!Object.hasOwn(b, k)) out.push({ path: path + "." + k,
+                a: a[k], b: "(absent)" });
             else diff(a[k], b[k], path + "." + k, out, k);
         }
         return;

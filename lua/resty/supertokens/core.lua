@@ -11,7 +11,9 @@ local http = require "resty.supertokens.http"
 local metrics = require "resty.supertokens.metrics"
 
 local ngx = ngx
-local escape_uri = ngx.escape_uri
+local byte = string.byte
+local format = string.format
+local gsub = string.gsub
 local type = type
 local ipairs = ipairs
 local tostring = tostring
@@ -25,14 +27,27 @@ local CONTENT_TYPE = "application/json; charset=utf-8"
 local clients = setmetatable({}, { __mode = "k" })
 
 
+-- application/x-www-form-urlencoded, as node's URLSearchParams prints
+-- it (the Querier's GET queries): A-Z a-z 0-9 * - . _ kept, space as
+-- "+", every other byte %XX.
+local function form_byte(c)
+    return format("%%%02X", byte(c))
+end
+
+local function form_encode(s)
+    return (gsub(gsub(s, "[^A-Za-z0-9%*%._ %-]", form_byte), " ", "+"))
+end
+_M.form_encode = form_encode
+
+
 local function encode_query(query)
     if query == nil or #query == 0 then
         return ""
     end
     local parts = {}
     for i, kv in ipairs(query) do
-        parts[i] = escape_uri(tostring(kv[1])) .. "="
-                   .. escape_uri(tostring(kv[2]))
+        parts[i] = form_encode(tostring(kv[1])) .. "="
+                   .. form_encode(tostring(kv[2]))
     end
     return "?" .. concat(parts, "&")
 end

@@ -61,6 +61,13 @@ add("st-ev missing, core says verified, cookie (new cookie)", {
     setup: (c) => user(c, true),
     transport: "cookie", tok: (c) => ({ sub: USER, ev: false }),
     exp: (c) => via(c, "cookie", "ok") });
+// The Querier's GET queries are URLSearchParams text: space as "+",
+// ~ ! ' ( ) escaped
+add("st-ev missing, core says verified, a user id with spaces and marks", {
+    setup: (c) => c.core.user({ userId: "u é/?&#x~!'()*", email: EMAIL,
+        verified: true }),
+    tok: (c) => ({ sub: "u é/?&#x~!'()*", ev: false }),
+    exp: (c) => via(c, "header", "ok") });
 // node merges the refetched claim with Object.assign(), whose __proto__
 // setter drops a "__proto__" member from the regenerate body
 for (const [name, text] of [["an object", '{"a":1}'], ["a string", '"s"']]) {

@@ -434,6 +434,11 @@ end
 local function assert_claims(conf, env, validators, session, ctx)
     local request = core_request(conf, env)
     local tree = payload_tree(session)
+    if tree == NULL then
+        -- a v2 userData of null: node's validators read payload[key] from
+        -- it and throw (TypeError, 500) before any core call
+        return outcome.internal_error("claims_payload_null")
+    end
     if not jsonjs.is_object(tree) then
         -- a v2 userData that is not an object: nothing to read claims from
         tree = jsonjs.object()

@@ -168,6 +168,9 @@ _M.CODES = {
         .. "fetched from the core (st-ev, st-role, st-perm refetch)."),
     unknown_user_id = e("error", "claims", "The core does not know the "
         .. "token's user id while fetching a claim value."),
+    claims_payload_null = e("error", "claims", "A legacy v2 token's "
+        .. "userData is null: node's claim validators fail reading it "
+        .. "(TypeError, 500), before any core call."),
 
     -- key engine (resty.supertokens.keys), as check_signature reasons
     jwks_unavailable = e("try_refresh", "signature", "No usable JWKS: "

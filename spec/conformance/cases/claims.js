@@ -61,6 +61,12 @@ add("st-ev missing, core says verified, cookie (new cookie)", {
     setup: (c) => user(c, true),
     transport: "cookie", tok: (c) => ({ sub: USER, ev: false }),
     exp: (c) => via(c, "cookie", "ok") });
+// node's validators read payload["st-ev"] from a v2 userData of null: a
+// TypeError (500) before any core call
+add("legacy v2 token, userData null", {
+    setup: (c) => user(c, true),
+    tok: (c) => ({ sub: USER, legacy: 2, set: { userData: null } }),
+    exp: (c) => via(c, "header", evOr("error")(c)) });
 // The Querier's GET queries are URLSearchParams text: space as "+",
 // ~ ! ' ( ) escaped
 add("st-ev missing, core says verified, a user id with spaces and marks", {

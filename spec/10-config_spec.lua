@@ -304,6 +304,52 @@ describe("config.new errors name the field", function()
         assert.equal(0, c.http.keepalive_pool)
     end)
 
+    it("jwks_refresh_interval_sec: finite, > 0, at most a year", function()
+        local want = "supertokens.config: session.jwks_refresh_interval_sec: "
+        for _, v in ipairs({ 0 / 0, math.huge, -math.huge }) do
+            assert.equal(want .. "must be a finite number", err_of({
+                session = { jwks_refresh_interval_sec = v } }))
+        end
+        for _, v in ipairs({ 0, -1, 31536000 + 1 }) do
+            assert.equal(want .. "must be > 0 and at most 31536000", err_of({
+                session = { jwks_refresh_interval_sec = v } }))
+        end
+        local c = assert(config.new(H.user_config({
+            session = { jwks_refresh_interval_sec = 31536000 } })))
+        assert.equal(31536000, c.jwks_refresh_interval_sec)
+    end)
+
+    it("api_key: not empty", function()
+        assert.equal("supertokens.config: api_key: must not be empty (leave "
+                     .. "it unset for a core without API keys)",
+                     err_of({ api_key = "" }))
+    end)
+
+    it("upstream_headers: no header the request needs, no name twice",
+       function()
+        for _, name in ipairs({ "Host", "content-length", "Content_Length",
+                                "Authorization", "Cookie", "rid",
+                                "Transfer-Encoding", "anti-csrf" }) do
+            assert.equal("supertokens.config: upstream_headers.user_id: '"
+                         .. name .. "' is a header the request needs as it "
+                         .. "is (framing, routing, credentials or the SDK's "
+                         .. "own)",
+                         err_of({ upstream_headers = { user_id = name } }))
+        end
+        assert.equal("supertokens.config: upstream_headers.user_id: "
+                     .. "'X-SuperTokens-Tenant-Id' is "
+                     .. "upstream_headers.tenant_id too",
+                     err_of({ upstream_headers = {
+                         user_id = "X-SuperTokens-Tenant-Id" } }))
+        assert.equal("supertokens.config: upstream_headers.session_handle: "
+                     .. "'x_user' is upstream_headers.payload too",
+                     err_of({ upstream_headers = { payload = "X-User",
+                                                   session_handle = "x_user" } }))
+        local c = assert(config.new(H.user_config({ upstream_headers = {
+            user_id = "X-User", tenant_id = false, payload = false } })))
+        assert.equal("X-User", c.upstream_headers.user_id)
+    end)
+
     it("required app_info fields", function()
         local u = H.user_config()
         u.app_info.api_domain = nil

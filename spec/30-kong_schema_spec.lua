@@ -455,14 +455,78 @@ describe("kong schema entity checks", function()
                       .. "is for claim st-ev" }, list)
     end)
 
+    it("refuses what the data plane would refuse when it builds its state",
+       function()
+        local c = base()
+        c.connection_uri = nil
+        c.jwks = "{"
+        assert.same({ "supertokens.keys: jwks: not a usable JWKS (bad_json)" },
+                    entity_errors(c))
+        c.jwks = '{"keys":[]}'
+        assert.same({ "supertokens.keys: jwks: not a usable JWKS (no_keys)" },
+                    entity_errors(c))
+
+        c = base()
+        c.http_client = "no.such.module"
+        local list = entity_errors(c)
+        assert.equal(1, #list)
+        assert.matches("^supertokens.http: http_client: cannot load module "
+                       .. "'no.such.module': ", list[1])
+
+        c = base()
+        c.upstream_headers = { user_id = "Host" }
+        assert.same({ "supertokens.config: upstream_headers.user_id: 'Host' "
+                      .. "is a header the request needs as it is (framing, "
+                      .. "routing, credentials or the SDK's own)" },
+                    entity_errors(c))
+
+        c = base()
+        c.session = { jwks_refresh_interval_sec = math.huge }
+        list = entity_errors(c)
+        assert.equal("supertokens.config: session.jwks_refresh_interval_sec: "
+                     .. "must be a finite number", list[#list])
+    end)
+
     it("runs decide.route() on the route options", function()
         local c = base()
         c.override_global_claim_validators = {
-            { claim = "st-role", check = "includes_all", values = {} } }
+            { claim = "st-role", check = "is_verified" } }
         local list = entity_errors(c)
         assert.equal(1, #list)
-        assert.matches("^supertokens: route options: .*claims.*%[1%]%.value: "
-                       .. "must be a non%-empty list", list[1])
+        assert.matches("^supertokens: route options: .*claims.*%[1%]%.check: "
+                       .. "is_verified is for claim st%-ev", list[1])
+    end)
+
+    it("names the Kong field a claim value is in (value / values)",
+       function()
+        local function err_for(field, spec)
+            local c = base()
+            c[field] = { spec }
+            return entity_errors(c)[1]
+        end
+        assert.equal("supertokens.config: claims: [1].values: not read by "
+                     .. "check includes; it reads value",
+                     err_for("claims", { claim = "st-role", check = "includes",
+                                         values = { "a" } }))
+        assert.equal("supertokens.config: claims: [1].value: not read by "
+                     .. "check includes_all; it reads values",
+                     err_for("claims", { claim = "st-role",
+                                         check = "includes_all", value = "a",
+                                         values = { "a" } }))
+        assert.equal("supertokens.config: claims: [1].value: not read by "
+                     .. "check is_true",
+                     err_for("claims", { claim = "x", check = "is_true",
+                                         value = "a" }))
+        assert.equal("supertokens: route options: "
+                     .. "override_global_claim_validators: [1].values: must "
+                     .. "be a non-empty list",
+                     err_for("override_global_claim_validators",
+                             { claim = "st-role", check = "includes_all",
+                               values = {} }))
+        assert.equal("supertokens.config: claims: [1].values: must be a "
+                     .. "non-empty list",
+                     err_for("claims", { claim = "st-role",
+                                         check = "excludes_all" }))
     end)
 
     it("skips config.new() while a field is invalid", function()

@@ -134,7 +134,7 @@ local function check_ranges(c)
         for part in path:gmatch("[^.]+") do
             v = type(v) == "table" and v[part] or nil
         end
-        if type(v) == "number" and (v < range[1] or v > range[2])
+        if type(v) == "number" and (v ~= v or v < range[1] or v > range[2])
            and (bad == nil or path < bad)
         then
             bad = path
@@ -172,6 +172,9 @@ local function type_ok(kind, v)
         return t == "string" or t == "table"
     elseif kind == "string|false" then
         return t == "string" or v == false
+    elseif kind == "number" then
+        return t == "number" and v == v and v ~= math.huge
+               and v ~= -math.huge
     end
     return t == kind
 end
@@ -220,6 +223,7 @@ local function check(schema, input, path)
                                 and "a string or false"
                              or kind == "string|table"
                                 and "a JSON string or table"
+                             or kind == "number" and "a finite number"
                              or "a" .. (kind == "integer" and "n " or " ")
                                 .. kind
                 return fail(path .. k, "must be " .. want)
@@ -277,6 +281,10 @@ local function core_hosts(uri)
 end
 
 
+-- A year: past it a JWKS would outlive any key rotation.
+local MAX_JWKS_REFRESH_INTERVAL_SEC = 31536000
+_M.MAX_JWKS_REFRESH_INTERVAL_SEC = MAX_JWKS_REFRESH_INTERVAL_SEC
+
 local DEFAULT_UPSTREAM = {
     user_id = "X-SuperTokens-User-Id",
     recipe_user_id = "X-SuperTokens-Recipe-User-Id",
@@ -286,6 +294,19 @@ local DEFAULT_UPSTREAM = {
     strip_incoming = true,
     underscores_in_headers = false,
 }
+
+-- Headers an identity header must not replace or clear: the request's
+-- framing and routing, its credentials, and what the SDK itself reads.
+local RESERVED_UPSTREAM = {}
+for _, name in ipairs({
+    "host", "content-length", "transfer-encoding", "connection",
+    "keep-alive", "te", "trailer", "upgrade", "proxy-connection",
+    "proxy-authorization", "authorization", "cookie", "expect",
+    "content-type", "content-encoding", "origin", "rid", "anti-csrf",
+    "st-auth-mode", "front-token", "st-access-token", "st-refresh-token",
+}) do
+    RESERVED_UPSTREAM[name] = true
+end
 
 local DEFAULT_HTTP = {
     connect_timeout = 1000,
@@ -387,6 +408,10 @@ function _M.new(user)
     conf.refresh_path = conf.api_base_path .. "/session/refresh"
 
     -- core
+    if c.api_key == "" then
+        return fail("api_key", "must not be empty (leave it unset for a "
+                    .. "core without API keys)")
+    end
     conf.api_key = c.api_key
     conf.jwks = c.jwks
     conf.jwks_file = c.jwks_file
@@ -540,8 +565,9 @@ function _M.new(user)
         s.expose_access_token_to_frontend_in_cookie_based_auth == true
 
     local jri = s.jwks_refresh_interval_sec or 14400
-    if jri <= 0 then
-        return fail("session.jwks_refresh_interval_sec", "must be > 0")
+    if jri <= 0 or jri > MAX_JWKS_REFRESH_INTERVAL_SEC then
+        return fail("session.jwks_refresh_interval_sec", "must be > 0 and "
+                    .. "at most " .. MAX_JWKS_REFRESH_INTERVAL_SEC)
     end
     sess.jwks_refresh_interval_sec = jri
     conf.jwks_refresh_interval_sec = jri
@@ -593,11 +619,31 @@ function _M.new(user)
 
     conf.upstream_headers = with_defaults(c.upstream_headers,
                                           DEFAULT_UPSTREAM)
+    local names, seen = {}, {}
     for k, v in pairs(conf.upstream_headers) do
-        if type(v) == "string" and not v:match("^[%w!#$%%&'*+.^_`|~-]+$") then
+        if type(v) == "string" then
+            names[#names + 1] = k
+        end
+    end
+    sort(names)
+    for _, k in ipairs(names) do
+        local v = conf.upstream_headers[k]
+        if not v:match("^[%w!#$%%&'*+.^_`|~-]+$") then
             return fail("upstream_headers." .. k,
                         "must be a valid header name")
         end
+        -- one spelling per header, as nginx may read "_" for "-"
+        local key = v:lower():gsub("_", "-")
+        if RESERVED_UPSTREAM[key] then
+            return fail("upstream_headers." .. k, "'" .. v .. "' is a "
+                        .. "header the request needs as it is (framing, "
+                        .. "routing, credentials or the SDK's own)")
+        end
+        if seen[key] then
+            return fail("upstream_headers." .. k, "'" .. v .. "' is "
+                        .. "upstream_headers." .. seen[key] .. " too")
+        end
+        seen[key] = k
     end
 
     conf.http = with_defaults(c.http, DEFAULT_HTTP)

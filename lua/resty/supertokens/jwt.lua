@@ -334,6 +334,27 @@ function _M.keyset(jwks, opts)
 end
 
 
+--- A keyset with at least one usable key from JWKS text (or a table),
+-- for key sources that must not fail on bad input: nil and a reason
+-- code ("bad_jwks", "no_keys", or keyset()'s) instead of raising.
+-- @param jwks JWKS JSON text, or a decoded table
+-- @return keyset, or nil
+-- @return nil, or the reason code
+function _M.usable_keyset(jwks)
+    local ok, ks, err = pcall(_M.keyset, jwks)
+    if not ok then
+        return nil, "bad_jwks"
+    end
+    if not ks then
+        return nil, err or "no_keys"
+    end
+    if ks:count() < 1 then
+        return nil, "no_keys"
+    end
+    return ks
+end
+
+
 local function keyset_handle(ks, fn)
     local h = type(ks) == "table" and ks.handle
     if not h then

@@ -120,19 +120,7 @@ local function static_source(conf)
 end
 
 
-local function build_keyset(body)
-    local ok, ks, err = pcall(jwt.keyset, body)
-    if not ok then
-        return nil, "bad_jwks"
-    end
-    if not ks then
-        return nil, err or "no_keys"
-    end
-    if ks:count() < 1 then
-        return nil, "no_keys"
-    end
-    return ks
-end
+local build_keyset = jwt.usable_keyset
 
 
 -- new(conf, client) -> engine | nil, err   (one per conf and worker;

@@ -50,12 +50,45 @@ for _, item in ipairs(schema.fields) do
 end
 
 
+-- The Kong field each check reads its expected value from (the OpenResty
+-- module has one `value` for both).
+local VALUE_FIELD = {
+    has_value = "value", includes = "value", excludes = "value",
+    includes_all = "values", excludes_all = "values", includes_any = "values",
+}
+
+
+-- The first claim spec of a Kong list that sets a value its check does
+-- not read, or lacks the list its check needs, as "[i].field: why"; nil
+-- when there is none.  (config.new() would name `value` for both.)
+function _M.claim_field_error(list)
+    if unset(list) then
+        return nil
+    end
+    for i, k in ipairs(list) do
+        local want = VALUE_FIELD[k.check]
+        for _, f in ipairs({ "value", "values" }) do
+            if f ~= want and not unset(k[f]) then
+                return "[" .. i .. "]." .. f .. ": not read by check "
+                       .. tostring(k.check)
+                       .. (want and "; it reads " .. want or "")
+            end
+        end
+        if want == "values" and (unset(k.values) or #k.values == 0) then
+            return "[" .. i .. "].values: must be a non-empty list"
+        end
+    end
+    return nil
+end
+
+
 local function claim_spec(k)
+    local field = VALUE_FIELD[k.check]
+    local value = field and k[field]
     return {
         claim = k.claim,
         check = k.check,
-        value = (not unset(k.values)) and k.values
-                or (not unset(k.value)) and k.value or nil,
+        value = (not unset(value)) and value or nil,
         max_age = (not unset(k.max_age)) and k.max_age or nil,
         refetch_time_on_false = (not unset(k.refetch_time_on_false))
                                 and k.refetch_time_on_false or nil,

@@ -403,9 +403,22 @@ return {
                 -- required here: conf.lua reads this schema
                 local plugin_conf = require "kong.plugins.supertokens.conf"
                 local decide = require "resty.supertokens.decide"
-                local _, err = config.new(
+                local jwt = require "resty.supertokens.jwt"
+                local claim_err = plugin_conf.claim_field_error(
+                    entity.config.claims)
+                if claim_err then
+                    return nil, "supertokens.config: claims: " .. claim_err
+                end
+                claim_err = plugin_conf.claim_field_error(
+                    entity.config.override_global_claim_validators)
+                if claim_err then
+                    return nil, "supertokens: route options: "
+                                .. "override_global_claim_validators: "
+                                .. claim_err
+                end
+                local conf, err = config.new(
                     plugin_conf.user_config(entity.config))
-                if err then
+                if not conf then
                     return nil, err
                 end
                 local ok, route_err = pcall(decide.route,
@@ -413,6 +426,25 @@ return {
                 if not ok then
                     return nil, "supertokens: route options: "
                                 .. tostring(route_err)
+                end
+                -- what the data plane would refuse when it builds the
+                -- plugin's state (jwks_file is read there only)
+                if conf.jwks ~= nil then
+                    local ks, why = jwt.usable_keyset(conf.jwks)
+                    if not ks then
+                        return nil, "supertokens.keys: jwks: not a usable "
+                                    .. "JWKS (" .. why .. ")"
+                    end
+                    ks:close()
+                end
+                local client = plugin_conf.http_client(entity.config)
+                if client ~= nil then
+                    local loaded, load_err = pcall(require, client)
+                    if not loaded then
+                        return nil, "supertokens.http: http_client: cannot "
+                                    .. "load module '" .. client .. "': "
+                                    .. tostring(load_err)
+                    end
                 end
                 return true
             end,

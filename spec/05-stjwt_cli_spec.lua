@@ -88,6 +88,10 @@ describe("bin/stjwt", function()
                 { "verify", "--jwks" },
                 { "verify", "--jwks", jwks_path, "--bogus", "x" },
                 { "verify", "--jwks", jwks_path, "--now", "soon", "x" },
+                { "verify", "--jwks", jwks_path, "--now", "nan", "x" },
+                { "verify", "--jwks", jwks_path, "--now", "inf", "x" },
+                { "verify", "--jwks", jwks_path, "--now", "-1e400", "x" },
+                { "verify", "--jwks", jwks_path, "--now", "0x10", "x" },
                 { "verify", "--jwks", jwks_path, "--alg", "none", "x" },
                 { "verify", "--jwks", jwks_path, "--alg", "XS256", "x" },
                 { "inspect" }, { "inspect", "a", "b" },
@@ -287,7 +291,28 @@ describe("bin/stjwt", function()
         end)
     end)
 
+    it("never echoes a token given without a command", function()
+        local t = tok({ sub = "x" })
+        local code, out, err = run({ t })
+        assert.equal(2, code)
+        assert.equal("", out)
+        assert.is_nil(err:find(t:sub(1, 20), 1, true))
+        assert.matches("a token?", err, 1, true)
+    end)
+
     describe("inspect", function()
+        it("prints the decoded bytes escaped and cut", function()
+            local code, out = run({ "inspect",
+                keys.b64url('{"alg":"RS256","x":"\27[31m\7"}') .. "."
+                .. keys.b64url('{"big":"' .. ("y"):rep(70000) .. '"}')
+                .. ".c2ln" })
+            assert.equal(1, code)   -- raw control bytes: not JSON
+            assert.matches('"x":"\\x1b[31m\\x07"', out, 1, true)
+            assert.is_nil(out:find("\27", 1, true))
+            assert.matches("... (65536 bytes shown)", out, 1, true)
+            assert.is_true(#out < 70000)
+        end)
+
         it("decodes without verifying and says so first", function()
             local other = keys.rsa(2048, "unknown")
             local t = keys.token(other, "RS256", nil, { sub = "who" })

@@ -268,6 +268,7 @@ describe("stjwt explain", function()
             { token, "--set", "session.anti_csrf=SOMETIMES" },
             { token, "--route", "session_required=maybe" },
             { token, "--now", "later" },
+            { token, "--now", "nan" },
             { token, "--bogus" },
             {},
             { token, token },

@@ -286,6 +286,10 @@ describe("stjwt mint", function()
             { "--claims", "{bad" },
             { "--version", "6" },
             { "--exp-in", "soon" },
+            { "--exp-in", "nan" },
+            { "--exp-in", "inf" },
+            { "--now", "nan" },
+            { "--now", "1e400" },
             { "--bogus" },
             { "extra" },
         }) do

@@ -386,7 +386,7 @@ function _M.run(argv, stdout, stderr)
     end
     local now = os.time()
     if opts.now then
-        now = tonumber(opts.now)
+        now = util.seconds(opts.now)
         if not now then
             return fail(EXIT_USAGE, "--now takes seconds since the epoch")
         end

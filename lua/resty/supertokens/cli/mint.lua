@@ -361,9 +361,12 @@ function _M.run(argv, stdout, stderr)
         return fail(EXIT_USAGE, "unexpected argument '" .. pos[1] .. "'")
     end
 
-    local exp_in = tonumber(opts["exp-in"] or 3600)
-    local now = tonumber(opts.now or os.time())
-    local version = tonumber(opts.version or 5)
+    local exp_in = util.seconds(opts["exp-in"] or "3600")
+    local now = os.time()
+    if opts.now then
+        now = util.seconds(opts.now)
+    end
+    local version = util.seconds(opts.version or "5")
     if not exp_in or not now then
         return fail(EXIT_USAGE, "--exp-in and --now take numbers (seconds)")
     end

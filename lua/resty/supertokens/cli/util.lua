@@ -225,6 +225,45 @@ function _M.utc(seconds)
 end
 
 
+--- A command-line number of seconds: decimal digits with an optional
+-- sign and fraction ("1700000000", "-10", "2.5").  nil for anything else
+-- (hex, exponents, "nan", "inf", or digits too many for a finite number).
+-- @treturn number|nil
+function _M.seconds(s)
+    if type(s) == "number" then
+        s = tostring(s)
+    end
+    if type(s) ~= "string"
+       or not (s:match("^-?%d+$") or s:match("^-?%d+%.%d+$"))
+    then
+        return nil
+    end
+    local n = tonumber(s)
+    if n == nil or n ~= n or n == math.huge or n == -math.huge then
+        return nil
+    end
+    return n
+end
+
+
+--- Bytes of an untrusted token for a terminal: printable ASCII as it is,
+-- every other byte as \xHH, cut after `max` bytes.
+-- @treturn string
+function _M.printable(s, max)
+    local cut = max and #s > max
+    if cut then
+        s = s:sub(1, max)
+    end
+    s = s:gsub("[^\32-\126]", function(c)
+        return ("\\x%02x"):format(c:byte())
+    end)
+    if cut then
+        s = s .. " ... (" .. max .. " bytes shown)"
+    end
+    return s
+end
+
+
 --- Load JWKS text from a file or an http(s) URL.
 -- URLs go through `curl -fsS --max-time 5` (the CLI is never on the
 -- request path, so a blocking fetch is fine here).

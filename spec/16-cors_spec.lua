@@ -105,6 +105,33 @@ describe("cors: actual responses", function()
         assert.same({ "Origin" }, h.vary)
     end)
 
+    it("refuses origins a browser never sends and bad header names",
+       function()
+        local config = require "resty.supertokens.config"
+        local function err_of(cc)
+            local c, err = config.new(H.user_config({ cors = cc }))
+            assert.is_nil(c)
+            return err
+        end
+        assert.equal("supertokens.config: cors.origins[2]: "
+                     .. "'https://a.example/' is not an origin "
+                     .. "(scheme://host[:port], no path)",
+                     err_of({ origins = { "https://b.example",
+                                          "https://a.example/" } }))
+        assert.equal("supertokens.config: cors.origins[1]: 'junk' is not "
+                     .. "an origin (scheme://host[:port], no path)",
+                     err_of({ origins = { "junk" } }))
+        assert.equal("supertokens.config: cors.allow_headers[1]: must be a "
+                     .. "header name",
+                     err_of({ allow_headers = { "a\r\nX-Injected: 1" } }))
+        assert.equal("supertokens.config: cors.expose_headers[2]: must be "
+                     .. "a header name",
+                     err_of({ expose_headers = { "x-a", "x b" } }))
+        assert.truthy(config.new(H.user_config({ cors = {
+            origins = { "capacitor://localhost", "http://[::1]:3000" },
+            allow_headers = { "x-tenant" } } })))
+    end)
+
     it("never '*' with credentials", function()
         local conf = H.conf()
         for _, l in ipairs({ cors.headers(conf, H.req("GET", { Origin = "*" })),

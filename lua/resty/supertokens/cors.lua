@@ -21,6 +21,12 @@ _M.SDK_HEADERS = { "rid", "fdi-version", "anti-csrf", "authorization",
 _M.METHODS = "GET,HEAD,PUT,PATCH,POST,DELETE"
 
 
+-- RFC 9110 token: what a header name may be
+local function is_header_name(h)
+    return type(h) == "string" and h:match("^[%w!#$%%&'*+.^_`|~-]+$") ~= nil
+end
+
+
 --- Precompute header values; called by config.new().
 function _M.prepare(conf)
     local c = conf.cors
@@ -37,6 +43,11 @@ function _M.prepare(conf)
             return nil, "cors.origins: '*' cannot be combined with "
                         .. "credentials; list the website origins"
         end
+        -- what a browser sends in Origin: no path, no trailing "/"
+        if not o:match("^%a[%w+.-]*://[^/?#%s]+$") then
+            return nil, "cors.origins[" .. i .. "]: '" .. o .. "' is not "
+                        .. "an origin (scheme://host[:port], no path)"
+        end
         set[o] = true
     end
     local allow = { "content-type" }
@@ -44,14 +55,16 @@ function _M.prepare(conf)
         allow[#allow + 1] = h
     end
     for i, h in ipairs(c.allow_headers) do
-        if type(h) ~= "string" then
-            return nil, "cors.allow_headers[" .. i .. "]: must be a string"
+        if not is_header_name(h) then
+            return nil, "cors.allow_headers[" .. i .. "]: must be a header "
+                        .. "name"
         end
         allow[#allow + 1] = h
     end
     for i, h in ipairs(c.expose_headers) do
-        if type(h) ~= "string" then
-            return nil, "cors.expose_headers[" .. i .. "]: must be a string"
+        if not is_header_name(h) then
+            return nil, "cors.expose_headers[" .. i .. "]: must be a "
+                        .. "header name"
         end
     end
     c.origins = origins

@@ -319,6 +319,14 @@ describe("config.new errors name the field", function()
         assert.equal(31536000, c.jwks_refresh_interval_sec)
     end)
 
+    it("static keys: jwks or jwks_file, not both; a path", function()
+        assert.equal("supertokens.config: jwks_file: give jwks or jwks_file, "
+                     .. "not both",
+                     err_of({ jwks = '{"keys":[]}', jwks_file = "/x.json" }))
+        assert.equal("supertokens.config: jwks_file: must be a file path",
+                     err_of({ jwks_file = "" }))
+    end)
+
     it("api_key: not empty", function()
         assert.equal("supertokens.config: api_key: must not be empty (leave "
                      .. "it unset for a core without API keys)",

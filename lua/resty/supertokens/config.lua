@@ -413,6 +413,12 @@ function _M.new(user)
                     .. "core without API keys)")
     end
     conf.api_key = c.api_key
+    if c.jwks ~= nil and c.jwks_file ~= nil then
+        return fail("jwks_file", "give jwks or jwks_file, not both")
+    end
+    if c.jwks_file == "" then
+        return fail("jwks_file", "must be a file path")
+    end
     conf.jwks = c.jwks
     conf.jwks_file = c.jwks_file
     if c.connection_uri then

@@ -105,6 +105,32 @@ describe("resty.supertokens.env", function()
              .. "OPTIONAL or NONE")
     end)
 
+    it("messages carry no source position; numbers are finite", function()
+        local function err_of(vars)
+            vars.ST_CONNECTION_URI = "http://x"
+            local ok, err = pcall(from, vars)
+            assert.is_false(ok)
+            return err
+        end
+        assert.equal("supertokens.env: ST_COOKIE_SECURE: must be true or "
+                     .. "false", err_of({ ST_COOKIE_SECURE = "maybe" }))
+        assert.equal("supertokens.env: ST_SESSION_EXPIRED_STATUS_CODE: must "
+                     .. "be an integer",
+                     err_of({ ST_SESSION_EXPIRED_STATUS_CODE = "inf" }))
+        assert.equal("supertokens.env: ST_JWKS_REFRESH_INTERVAL_SEC: must "
+                     .. "be a number",
+                     err_of({ ST_JWKS_REFRESH_INTERVAL_SEC = "1e999" }))
+        assert.equal("supertokens.env: ST_JWKS_REFRESH_INTERVAL_SEC: must "
+                     .. "be a number",
+                     err_of({ ST_JWKS_REFRESH_INTERVAL_SEC = "nan" }))
+        local c = from({ ST_CONNECTION_URI = "http://x",
+                         ST_JWKS_REFRESH_INTERVAL_SEC = "1.5",
+                         ST_TOKEN_TRANSFER_METHOD = "HEADER" })
+        assert.equal(1.5, c.session.jwks_refresh_interval_sec)
+        assert.equal("header", c.session.get_token_transfer_method)
+        assert.truthy(config.new(c))
+    end)
+
     it("needs a core or keys", function()
         assert.has_error(function()
             from({})

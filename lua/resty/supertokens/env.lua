@@ -21,6 +21,7 @@ local type = type
 local tonumber = tonumber
 local error = error
 local math_floor = math.floor
+local math_huge = math.huge
 
 local _M = { _VERSION = "0.1.0" }
 
@@ -39,8 +40,9 @@ local DEFAULT_API_DOMAIN = "http://localhost:3001"
 local DEFAULT_WEBSITE_DOMAIN = "http://localhost:3000"
 
 
+-- No source position: the message names the variable, for an operator.
 local function bad(name, what)
-    error("supertokens.env: " .. name .. ": " .. what, 3)
+    error("supertokens.env: " .. name .. ": " .. what, 0)
 end
 
 
@@ -85,8 +87,21 @@ function _M.config(opts)
             return nil
         end
         local n = tonumber(v)
-        if not n or n ~= math_floor(n) then
+        if not n or n ~= math_floor(n) or n == math_huge or n == -math_huge
+        then
             bad(name, "must be an integer")
+        end
+        return n
+    end
+
+    local function num(name)
+        local v = str(name)
+        if v == nil then
+            return nil
+        end
+        local n = tonumber(v)
+        if not n or n ~= n or n == math_huge or n == -math_huge then
+            bad(name, "must be a number")
         end
         return n
     end
@@ -107,6 +122,11 @@ function _M.config(opts)
         anti_csrf = anti_csrf:upper()
     end
 
+    local transfer = str("ST_TOKEN_TRANSFER_METHOD")
+    if transfer then
+        transfer = transfer:lower()
+    end
+
     local conf = {
         connection_uri = str("ST_CONNECTION_URI"),
         api_key = str("ST_API_KEY"),
@@ -118,7 +138,7 @@ function _M.config(opts)
         },
         session = {
             anti_csrf = anti_csrf,
-            get_token_transfer_method = str("ST_TOKEN_TRANSFER_METHOD"),
+            get_token_transfer_method = transfer,
             session_expired_status_code =
                 int("ST_SESSION_EXPIRED_STATUS_CODE"),
             invalid_claim_status_code = int("ST_INVALID_CLAIM_STATUS_CODE"),
@@ -128,7 +148,7 @@ function _M.config(opts)
             older_cookie_domain = raw("ST_OLDER_COOKIE_DOMAIN"),
             cookie_same_site = str("ST_COOKIE_SAME_SITE"),
             cookie_secure = bool("ST_COOKIE_SECURE"),
-            jwks_refresh_interval_sec = int("ST_JWKS_REFRESH_INTERVAL_SEC"),
+            jwks_refresh_interval_sec = num("ST_JWKS_REFRESH_INTERVAL_SEC"),
         },
         email_verification = email_verification,
         jwks_file = str("ST_JWKS_FILE"),

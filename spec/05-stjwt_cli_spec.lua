@@ -109,6 +109,18 @@ describe("bin/stjwt", function()
                                        t })
             assert.equal(2, code)
             assert.matches("cannot read JWKS", err, 1, true)
+            code, _, err = run({ "verify", "--jwks", dir, t })
+            assert.equal(2, code)
+            assert.matches("cannot read JWKS file: " .. dir .. ": ", err, 1,
+                           true)
+            code, _, err = run({ "verify", "--jwks",
+                                 "http://user:sekret@127.0.0.1:1/j?key=abc",
+                                 t })
+            assert.equal(2, code)
+            assert.matches("cannot fetch JWKS from http://127.0.0.1:1/j: ",
+                           err, 1, true)
+            assert.is_nil(err:find("sekret", 1, true))
+            assert.is_nil(err:find("abc", 1, true))
 
             for _, body in ipairs({ "not json", '{"keys":[]}',
                                     keys.jwks({ keys.jwk(K.rsa,

@@ -103,8 +103,12 @@ function _M.read_file(path)
     if not f then
         return nil, err
     end
-    local data = f:read("*a")
+    local data, rerr = f:read("*a")
     f:close()
+    if not data then
+        -- a directory opens but does not read
+        return nil, path .. ": " .. tostring(rerr or "cannot be read")
+    end
     return data
 end
 
@@ -282,7 +286,10 @@ function _M.load_jwks(spec)
                                      .. _M.sh_quote(spec))
         if not ok then
             err = err:gsub("%s+$", "")
-            return nil, "cannot fetch JWKS from " .. spec .. ": "
+            -- the URL without credentials or query (an API key, say)
+            local shown = spec:gsub("^(%a+://)[^/@]*@", "%1")
+                              :gsub("[?#].*$", "")
+            return nil, "cannot fetch JWKS from " .. shown .. ": "
                         .. (err ~= "" and err or "curl failed")
         end
         return body

@@ -94,7 +94,8 @@ describe("bin/stjwt", function()
                 { "verify", "--jwks", jwks_path, "--now", "0x10", "x" },
                 { "verify", "--jwks", jwks_path, "--alg", "none", "x" },
                 { "verify", "--jwks", jwks_path, "--alg", "XS256", "x" },
-                { "inspect" }, { "inspect", "a", "b" },
+                { "inspect" }, { "inspect", "a", "b" }, { "inspect", "" },
+                { "verify", "--jwks", jwks_path, "" },
             }) do
                 local code, out, err = run(args)
                 assert.equal(2, code, table.concat(args, " "))

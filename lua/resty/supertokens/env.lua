@@ -81,29 +81,23 @@ function _M.config(opts)
         bad(name, "must be true or false")
     end
 
-    local function int(name)
+    -- A finite number (an integer when `integer`), or nil when unset.
+    local function num(name, integer)
         local v = str(name)
         if v == nil then
             return nil
         end
         local n = tonumber(v)
-        if not n or n ~= math_floor(n) or n == math_huge or n == -math_huge
+        if not n or n ~= n or n == math_huge or n == -math_huge
+           or integer and n ~= math_floor(n)
         then
-            bad(name, "must be an integer")
+            bad(name, integer and "must be an integer" or "must be a number")
         end
         return n
     end
 
-    local function num(name)
-        local v = str(name)
-        if v == nil then
-            return nil
-        end
-        local n = tonumber(v)
-        if not n or n ~= n or n == math_huge or n == -math_huge then
-            bad(name, "must be a number")
-        end
-        return n
+    local function int(name)
+        return num(name, true)
     end
 
     local ev = str("ST_EMAIL_VERIFICATION")

@@ -154,6 +154,12 @@ describe("stjwt explain", function()
         code = run(minted({ "--static" }), { "--jwks", jwks_file, "--set",
             "session.use_dynamic_access_token_signing_key=false" })
         assert.equal(0, code)
+        -- a number-like string stays a string in double quotes
+        code = run(minted(), { "--jwks", jwks_file, "--set", "api_key=12345" })
+        assert.equal(2, code)
+        code = run(minted(), { "--jwks", jwks_file, "--set",
+                               'api_key="12345"' })
+        assert.equal(0, code)
 
         local conf = base .. "/conf.json"
         util.write_file(conf, '{"app_info":{"api_domain":'

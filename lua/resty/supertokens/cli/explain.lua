@@ -51,7 +51,8 @@ TOKEN may also be "Bearer <token>" or "sAccessToken=<cookie value>".
   --set KEY=VALUE   set one config field, dotted
                     (session.anti_csrf=VIA_TOKEN,
                     email_verification.mode=REQUIRED); true, false and
-                    numbers are converted
+                    numbers are converted; a value in double quotes
+                    stays a string (api_key='"12345"')
   --route KEY=VALUE route option (session_required=false,
                     anti_csrf_check=true, check_database=true)
   --method METHOD   request method (default: GET)
@@ -104,6 +105,10 @@ local function parse_value(v)
         return false
     elseif v == "null" or v == "nil" then
         return nil
+    end
+    local quoted = v:match('^"(.*)"$')
+    if quoted then
+        return quoted
     end
     return tonumber(v) or v
 end

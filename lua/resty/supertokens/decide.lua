@@ -29,8 +29,10 @@ local csrf = require "resty.supertokens.csrf"
 local claims = require "resty.supertokens.claims"
 local outcome = require "resty.supertokens.outcome"
 
+local byte = string.byte
 local error = error
 local find = string.find
+local floor = math.floor
 local ipairs = ipairs
 local lower = string.lower
 local match = string.match
@@ -431,6 +433,41 @@ local function without_protected(tree)
 end
 
 
+-- Object.assign({}, v) for a v2 userData that is not an object (node's
+-- claim merges start from it): an array's elements and a string's UTF-16
+-- code units (an astral character as two WTF-8 surrogates) under their
+-- indexes; nothing for a number or a boolean.
+local function assign_copy(v)
+    local o = jsonjs.object()
+    if jsonjs.is_array(v) then
+        for i = 1, v.n do
+            jsonjs.set(o, tostring(i - 1), v[i])
+        end
+    elseif type(v) == "string" then
+        local n, i = 0, 1
+        while i <= #v do
+            local c = byte(v, i)
+            local len = c < 0x80 and 1 or c < 0xe0 and 2 or c < 0xf0 and 3
+                        or 4
+            local ch = sub(v, i, i + len - 1)
+            if len == 4 then
+                local c2, c3, c4 = byte(ch, 2, 4)
+                local cp = (c - 0xf0) * 0x40000 + (c2 - 0x80) * 0x1000
+                           + (c3 - 0x80) * 0x40 + (c4 - 0x80) - 0x10000
+                jsonjs.set(o, tostring(n),
+                           jsonjs.utf8_char(0xd800 + floor(cp / 0x400)))
+                n = n + 1
+                ch = jsonjs.utf8_char(0xdc00 + cp % 0x400)
+            end
+            jsonjs.set(o, tostring(n), ch)
+            n = n + 1
+            i = i + len
+        end
+    end
+    return o
+end
+
+
 local function assert_claims(conf, env, validators, session, ctx)
     local request = core_request(conf, env)
     local tree = payload_tree(session)
@@ -440,8 +477,7 @@ local function assert_claims(conf, env, validators, session, ctx)
         return outcome.internal_error("claims_payload_null")
     end
     if not jsonjs.is_object(tree) then
-        -- a v2 userData that is not an object: nothing to read claims from
-        tree = jsonjs.object()
+        tree = assign_copy(tree)
     end
     local fetched, changed = tree, false
     if request then

@@ -67,6 +67,14 @@ add("legacy v2 token, userData null", {
     setup: (c) => user(c, true),
     tok: (c) => ({ sub: USER, legacy: 2, set: { userData: null } }),
     exp: (c) => via(c, "header", evOr("error")(c)) });
+// node's claim merges start from Object.assign({}, userData): an array's
+// elements, a string's UTF-16 units under their indexes, nothing for a number
+for (const [name, ud] of [["an array", [1, null, { a: 2 }]],
+    ["a string", "ab\u00e9\u{1f600}"], ["a number", 5]]) {
+    add(`legacy v2 token, userData ${name}`, {
+        setup: (c) => user(c, true),
+        tok: (c) => ({ sub: USER, legacy: 2, set: { userData: ud } }) });
+}
 // The Querier's GET queries are URLSearchParams text: space as "+",
 // ~ ! ' ( ) escaped
 add("st-ev missing, core says verified, a user id with spaces and marks", {

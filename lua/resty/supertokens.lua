@@ -240,7 +240,8 @@ local NO_VALUE = nil
 ------------------------------------------------------------------------
 
 -- Attacker-controlled text (kid, path) goes into the log: printable ASCII
--- only, bounded, so no line can be forged or flooded.
+-- only, bounded, so no line can be forged or flooded, and no base64url
+-- JSON (a token or a piece of one, as a forged kid or a path may carry).
 local function clean(s, max)
     if s == nil then
         return "-"
@@ -249,7 +250,8 @@ local function clean(s, max)
     if #s > max then
         s = str_sub(s, 1, max) .. "..."
     end
-    return (str_gsub(s, "[^\33-\126]", "?"))
+    s = str_gsub(s, "[^\33-\126]", "?")
+    return (str_gsub(s, "eyJ[%w_%-]+", "eyJ(redacted)"))
 end
 _M.log_safe = clean
 

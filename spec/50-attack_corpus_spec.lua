@@ -1073,19 +1073,18 @@ describe("attack corpus", function()
         local res = assert(send(servers.core, { { "Authorization",
             "Bearer " .. forged } }, "kid-token"))
         assert.equal(401, res.status)
+        -- a short base64url JSON run in the path (nginx's own request
+        -- context on the line carries the path as it is: a whole token
+        -- there would be nginx's copy, not ours)
         res = assert(send(servers.core, {}, "path-token", "GET",
-                          "/api/" .. good:sub(1, 150)))
+                          "/api/eyJ0eXAiOiJKV1Qi"))
         assert.is_true(res.status < 500, res.status)
         local log = servers.core:error_log()
         assert.truthy(log:find("kid=eyJ(redacted)", 1, true))
-        -- the path is the module's route= field (nginx's own request
-        -- context on the line is nginx's, not ours)
+        assert.truthy(log:find("route=/api/eyJ(redacted)", 1, true))
         for line in log:gmatch("[^\n]+") do
-            local route = line:match(" route=(%S+)")
             local kid = line:match(" kid=(%S+)")
-            for _, v in ipairs({ route or "", kid or "" }) do
-                assert.is_nil(v:find(good:sub(1, 24), 1, true), line)
-            end
+            assert.is_nil((kid or ""):find(good:sub(1, 24), 1, true), line)
         end
     end)
 

@@ -634,7 +634,7 @@ function _M.new(user)
     sort(names)
     for _, k in ipairs(names) do
         local v = conf.upstream_headers[k]
-        if not v:match("^[%w!#$%%&'*+.^_`|~-]+$") then
+        if not cors.is_header_name(v) then
             return fail("upstream_headers." .. k,
                         "must be a valid header name")
         end

@@ -25,6 +25,7 @@ _M.METHODS = "GET,HEAD,PUT,PATCH,POST,DELETE"
 local function is_header_name(h)
     return type(h) == "string" and h:match("^[%w!#$%%&'*+.^_`|~-]+$") ~= nil
 end
+_M.is_header_name = is_header_name
 
 
 --- Precompute header values; called by config.new().

@@ -154,11 +154,16 @@ local function is_unset(v)
 end
 
 
+local function is_finite(v)
+    return type(v) == "number" and v == v and v ~= math.huge
+           and v ~= -math.huge
+end
+
+
 local function type_ok(kind, v)
     local t = type(v)
     if kind == "integer" then
-        return t == "number" and v == floor(v) and v == v
-               and v ~= math.huge and v ~= -math.huge
+        return is_finite(v) and v == floor(v)
     elseif kind == "list" then
         if t ~= "table" then
             return false
@@ -173,8 +178,7 @@ local function type_ok(kind, v)
     elseif kind == "string|false" then
         return t == "string" or v == false
     elseif kind == "number" then
-        return t == "number" and v == v and v ~= math.huge
-               and v ~= -math.huge
+        return is_finite(v)
     end
     return t == kind
 end

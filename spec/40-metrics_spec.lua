@@ -345,7 +345,10 @@ describe("metrics", function()
         end
         get(srv, "/count?" .. qs({ kind = "core", path = path,
                                   result = "error", seconds = 5 }))
-        for _, tenant in ipairs({ "t1", "t2" }) do
+        -- a tenant id is signed data: "/" or "recipe" in it must not make
+        -- a series of its own
+        for _, tenant in ipairs({ "t1", "t2", "a/b", "recipe",
+                                  "x/recipe/y" }) do
             get(srv, "/count?" .. qs({ kind = "core", result = "ok",
                                        path = "/" .. tenant
                                               .. "/recipe/user/roles",
@@ -369,8 +372,13 @@ describe("metrics", function()
 
         assert.equal(5, find(p, "supertokens_core_requests_total",
                              { path = path, result = "ok" }))
-        assert.equal(2, find(p, "supertokens_core_requests_total",
+        assert.equal(5, find(p, "supertokens_core_requests_total",
                              { path = "/<tenant>/recipe/user/roles" }))
+        for _, s in ipairs(p.samples) do
+            if s.labels.path and s.labels.path:find("roles", 1, true) then
+                assert.equal("/<tenant>/recipe/user/roles", s.labels.path)
+            end
+        end
         local h = "supertokens_core_request_duration_seconds"
         local function bucket(le, result)
             return find(p, h .. "_bucket", { path = path,
@@ -568,5 +576,146 @@ describe("metrics.init", function()
         srv:stop()
         assert.equal(500, status)
         assert.truthy(body:find("not initialised", 1, true))
+    end)
+end)
+
+describe("metrics in a full shared dict", function()
+    -- The fallback shares the `supertokens` dict with the JWKS cache: a new
+    -- series must wait for room, never push the JWKS (or anything else) out.
+    it("never evicts other keys and flushes its counts once there is room",
+       function()
+        local srv = nginx.start({
+            no_dict = true,
+            http = [[
+                lua_shared_dict supertokens 64k;
+                init_by_lua_block {
+                    require("resty.supertokens.metrics").init(nil,
+                        { flush_interval = 300 })
+                }
+            ]],
+            server = [[
+                location = /fill { content_by_lua_block {
+                    local d = ngx.shared.supertokens
+                    d:set("jwks:body", string.rep("k", 1500))
+                    local n = 0
+                    for _, size in ipairs({ 400, 200, 100, 50, 16, 1 }) do
+                        while d:safe_set("filler:" .. n,
+                                         string.rep("f", size)) do
+                            n = n + 1
+                        end
+                    end
+                    ngx.say(n)
+                } }
+                location = /burst { content_by_lua_block {
+                    local m = require "resty.supertokens.metrics"
+                    for i = 1, 40 do
+                        m.verification("unauthorised", "reason_" .. i)
+                    end
+                    m.core_call("/recipe/session/verify", "ok", 0.02)
+                    m.flush()
+                    local d = ngx.shared.supertokens
+                    ngx.say(d:get("jwks:body") and "kept" or "evicted")
+                } }
+                location = /free { content_by_lua_block {
+                    local d = ngx.shared.supertokens
+                    for _, k in ipairs(d:get_keys(0)) do
+                        if k:sub(1, 7) == "filler:" then d:delete(k) end
+                    end
+                    ngx.say("ok")
+                } }
+                location = /metrics { content_by_lua_block {
+                    require("resty.supertokens.metrics").handler()
+                } }
+            ]],
+        })
+        local ok, err = pcall(function()
+            local _, filled = get(srv, "/fill")
+            assert.truthy(tonumber(filled) > 10, filled)
+            local _, burst = get(srv, "/burst")
+            assert.equal("kept\n", burst)
+            get(srv, "/free")
+            local _, body = get(srv, "/metrics")
+            local parsed = parse_exposition(body)
+            assert.equal(40, find(parsed, "supertokens_verifications_total",
+                                  { outcome = "unauthorised" }))
+            assert.equal(1, find(parsed,
+                                 "supertokens_core_request_duration_seconds"
+                                 .. "_bucket", { le = "0.025" }))
+            assert.equal(1, find(parsed,
+                                 "supertokens_core_request_duration_seconds"
+                                 .. "_count", {}))
+            local log = srv:error_log()
+            assert.truthy(log:find("no memory", 1, true), log)
+        end)
+        srv:stop()
+        assert(ok, err)
+    end)
+end)
+
+describe("metrics scraped while other workers flush", function()
+    -- Prometheus reads a histogram whose buckets are not cumulative, or
+    -- whose _count differs from its +Inf bucket, as broken.  Both workers
+    -- observe without pause and flush every millisecond while we scrape.
+    it("keeps each histogram cumulative with _count = +Inf", function()
+        local srv = nginx.start({
+            workers = 2, no_dict = true,
+            http = HTTP .. [[
+                init_by_lua_block {
+                    require("resty.supertokens.metrics").init(nil,
+                        { flush_interval = 0.001 })
+                }
+                init_worker_by_lua_block {
+                    local m = require "resty.supertokens.metrics"
+                    m.init_worker()
+                    ngx.timer.at(0, function()
+                        local i = 0
+                        while not ngx.worker.exiting() do
+                            for _ = 1, 20 do
+                                i = i + 1
+                                m.core_call(i % 2 == 0
+                                            and "/recipe/session/verify"
+                                            or "/recipe/session/regenerate",
+                                            i % 3 == 0 and "error" or "ok",
+                                            (i % 13) * 0.5)
+                            end
+                            ngx.sleep(0.001)
+                        end
+                    end)
+                }
+            ]] .. server_block([[
+                location = /metrics { content_by_lua_block {
+                    require("resty.supertokens.metrics").handler()
+                } }
+            ]]),
+        })
+        local ok, err = pcall(function()
+            local h = "supertokens_core_request_duration_seconds"
+            local seen = 0
+            for _ = 1, 600 do
+                local _, body = get(srv, "/metrics")
+                local p = parse_exposition(body)
+                local last, inf, set = -1, nil, nil
+                for _, s in ipairs(p.families[h] and p.families[h].samples
+                                   or {}) do
+                    if s.name == h .. "_bucket" then
+                        local this = s.labels.path .. " " .. s.labels.result
+                        if this ~= set then
+                            set, last = this, -1
+                        end
+                        assert.truthy(s.value >= last, body)
+                        last = s.value
+                        if s.labels.le == "+Inf" then
+                            inf = s.value
+                        end
+                    elseif s.name == h .. "_count" then
+                        assert.equal(inf, s.value, body)
+                        seen = seen + 1
+                    end
+                end
+            end
+            assert.equal(600 * 4, seen)
+        end)
+        srv:stop()
+        assert(ok, err)
     end)
 end)

@@ -37,7 +37,6 @@
 -- @module resty.supertokens.metrics
 
 local ngx = ngx
-local pairs = pairs
 local ipairs = ipairs
 local type = type
 local tostring = tostring
@@ -47,6 +46,7 @@ local huge = math.huge
 local str_format = string.format
 local str_sub = string.sub
 local str_find = string.find
+local str_match = string.match
 local str_gsub = string.gsub
 local tbl_concat = table.concat
 local tbl_sort = table.sort
@@ -113,6 +113,12 @@ local warned_flush = false
 -- key string -> delta not yet flushed.  Keys stay once created (value back
 -- to 0 on flush) so the hot path never inserts into the hash part.
 local pending = {}
+-- The same keys in creation order: the order flush() writes them in (see
+-- core_series for why the order matters).
+local series_order = {}
+-- key -> true once the dict holds it: a later "not found" is an eviction.
+local stored = {}
+local warned_evicted = false
 
 -- Per-worker caches of the key strings, nested by label value.
 local verification_keys = {}
@@ -155,6 +161,7 @@ local function new_series(name, labels)
     if pending[key] == nil then
         pending[key] = 0
         n_series = n_series + 1
+        series_order[n_series] = key
     end
     return key
 end
@@ -193,22 +200,64 @@ local function two_level_key(cache, name, l1, v1, l2, v2)
 end
 
 
+-- Adds delta to key in the dict.  A new key goes in with safe_add(): when
+-- the dict is full it waits in `pending` for room rather than evicting
+-- (incr with an init value would push out the least recently used keys,
+-- the JWKS cache's among them when the dict is shared).
+local function store(key, delta)
+    local _, err = dict:incr(key, delta)
+    if not err then
+        return true
+    end
+    if err == "not found" then
+        if stored[key] and not warned_evicted then
+            warned_evicted = true
+            ngx.log(ngx.WARN, "supertokens.metrics: lua_shared_dict ",
+                    dict_name, " evicted a metrics series (the dict is ",
+                    "full), its count restarts; give the metrics a ",
+                    "dedicated, larger \"lua_shared_dict ", _M.DEFAULT_DICT,
+                    "\"")
+        end
+        local ok
+        ok, err = dict:safe_add(key, delta)
+        if ok then
+            stored[key] = true
+            return true
+        end
+        if err == "exists" then
+            -- another worker added it in between
+            _, err = dict:incr(key, delta)
+            if not err then
+                stored[key] = true
+                return true
+            end
+        end
+    end
+    if not warned_flush then
+        warned_flush = true
+        ngx.log(ngx.WARN, "supertokens.metrics: lua_shared_dict ", dict_name,
+                ": ", err, " (counts kept in worker until there is room)")
+    end
+    return false
+end
+
+
+local function seed(key)
+    if dict:safe_add(key, 0) or dict:get(key) ~= nil then
+        stored[key] = true
+    end
+end
+
+
 local function flush()
     if not dict then
         return
     end
-    for key, delta in pairs(pending) do
-        if delta ~= 0 then
-            local _, err = dict:incr(key, delta, 0)
-            if err then
-                if not warned_flush then
-                    warned_flush = true
-                    ngx.log(ngx.WARN, "supertokens.metrics: lua_shared_dict ",
-                            dict_name, ": ", err, " (counts kept in worker)")
-                end
-            else
-                pending[key] = 0
-            end
+    for i = 1, n_series do
+        local key = series_order[i]
+        local delta = pending[key]
+        if delta ~= 0 and store(key, delta) then
+            pending[key] = 0
         end
     end
 end
@@ -283,12 +332,12 @@ function _M.init(name, opts)
     end
     dict, dict_name, flush_interval = d, name, interval
 
-    d:add(two_level_key(verification_keys, VERIFICATIONS, "outcome", "ok",
-                        "reason", "none"), 0)
-    d:add(_M.cache_key(true), 0)
-    d:add(_M.cache_key(false), 0)
-    d:add(_M.preflight_key("allowed"), 0)
-    d:add(_M.preflight_key("rejected"), 0)
+    seed(two_level_key(verification_keys, VERIFICATIONS, "outcome", "ok",
+                       "reason", "none"))
+    seed(_M.cache_key(true))
+    seed(_M.cache_key(false))
+    seed(_M.preflight_key("allowed"))
+    seed(_M.preflight_key("rejected"))
     return name
 end
 
@@ -406,28 +455,34 @@ local function core_series(path, result)
     if set then
         return set
     end
-    -- "/<tenantId>/recipe/user/roles": one series for all tenants
+    -- "/<tenantId>/recipe/user/roles": one series for all tenants.  The
+    -- tenant id is the token's, so it may hold "/" and "recipe"; the SDK's
+    -- tails hold "/recipe/" once, so the tail starts at the last one.
     local label = label_value(path)
-    local rest = label:match("^/[^/]+(/recipe/.*)$")
-    if rest and not label:find("^/recipe/") then
+    local rest = label:match("^/.+(/recipe/.*)$")
+    if rest then
         label = "/<tenant>" .. rest
     end
     local counter = two_level_key(core_keys, CORE_REQUESTS, "path",
                                   label, "result", label_value(result))
     -- Labels exactly as the counter got them (overflow already applied).
     local labels = str_sub(counter, PREFIX_LEN + #CORE_REQUESTS + 2, -2)
+    -- Created (so flushed) from +Inf down, while collect() reads upwards:
+    -- a scrape that runs during another worker's flush then sees each
+    -- observation in all its buckets or only in the wider ones, so the
+    -- buckets stay cumulative.  _count is the +Inf bucket, not a series.
     local buckets = {}
-    for i, le in ipairs(_M.BUCKETS) do
+    local n = #_M.BUCKETS + 1
+    buckets[n] = new_series(CORE_DURATION .. "_bucket",
+                            labels .. ',le="+Inf"')
+    for i = n - 1, 1, -1 do
         buckets[i] = new_series(CORE_DURATION .. "_bucket",
-                                labels .. ',le="' .. le .. '"')
+                                labels .. ',le="' .. _M.BUCKETS[i] .. '"')
     end
-    buckets[#buckets + 1] = new_series(CORE_DURATION .. "_bucket",
-                                       labels .. ',le="+Inf"')
     set = {
         counter = counter,
         buckets = buckets,
         sum = new_series(CORE_DURATION .. "_sum", labels),
-        count = new_series(CORE_DURATION .. "_count", labels),
     }
     by_path = core_sets[path] or {}
     core_sets[path] = by_path
@@ -435,8 +490,8 @@ local function core_series(path, result)
     if dict then
         -- Every bucket exists from the first observation on, so
         -- histogram_quantile never sees a partial bucket list.
-        for _, key in ipairs(buckets) do
-            dict:add(key, 0)
+        for i = n, 1, -1 do
+            seed(buckets[i])
         end
     end
     return set
@@ -450,7 +505,6 @@ end
 function _M.core_call(path, result, seconds)
     local set = core_series(path, result)
     pending[set.counter] = pending[set.counter] + 1
-    pending[set.count] = pending[set.count] + 1
     if type(seconds) == "number" and seconds == seconds then
         if seconds < 0 then
             seconds = 0
@@ -578,6 +632,11 @@ local function histogram_order(series, name)
 end
 
 
+local function by_order(a, b)
+    return a[3] < b[3]
+end
+
+
 local function family_of(series)
     local name_end = str_find(series, "{", 1, true)
     local name = str_sub(series, 1, (name_end or #series + 1) - 1)
@@ -608,20 +667,57 @@ function _M.collect()
     end
     flush()
 
+    -- Keys first, values after sorting: the values are then read in the
+    -- order of the exposition, buckets upwards (see core_series).
     local by_family = {}
     for i = 1, #FAMILIES do
         by_family[i] = {}
     end
     local keys = dict:get_keys(0)
-    for _, key in pairs(keys) do
+    for _, key in ipairs(keys) do
         if str_sub(key, 1, PREFIX_LEN) == PREFIX then
-            local value = dict:get(key)
             local series = str_sub(key, PREFIX_LEN + 1)
-            local fam = family_of(series)
-            if fam and type(value) == "number" then
+            local fam, name = family_of(series)
+            if fam and FAMILIES[fam][2] == "histogram" then
+                -- a stored _count comes from an older version of this
+                -- module; the +Inf bucket is the count
+                if str_sub(series, #name + 1, #name + 7) ~= "_count{" then
+                    local list = by_family[fam]
+                    list[#list + 1] = { series, key,
+                                        histogram_order(series, name) }
+                end
+            elseif fam then
                 local list = by_family[fam]
-                list[#list + 1] = { series, value }
+                list[#list + 1] = { series, key, series }
             end
+        end
+    end
+    for i = 1, #FAMILIES do
+        local list = by_family[i]
+        tbl_sort(list, by_order)
+        local n = 0
+        for j = 1, #list do
+            local entry = list[j]
+            local value = dict:get(entry[2])
+            if type(value) == "number" then
+                n = n + 1
+                list[n] = { entry[1], value, entry[3] }
+            end
+        end
+        for j = #list, n + 1, -1 do
+            list[j] = nil
+        end
+        if FAMILIES[i][2] == "histogram" then
+            local name = FAMILIES[i][1]
+            for j = 1, n do
+                local entry = list[j]
+                local base = str_match(entry[1], '{(.*),le="%+Inf"}$')
+                if base then
+                    list[#list + 1] = { name .. "_count{" .. base .. "}",
+                                        entry[2], base .. "\0" .. "999" }
+                end
+            end
+            tbl_sort(list, by_order)
         end
     end
 
@@ -649,14 +745,6 @@ function _M.collect()
         local name, kind, help = FAMILIES[i][1], FAMILIES[i][2],
                                  FAMILIES[i][3]
         local list = by_family[i]
-        if kind == "histogram" then
-            for _, entry in ipairs(list) do
-                entry[3] = histogram_order(entry[1], name)
-            end
-            tbl_sort(list, function(a, b) return a[3] < b[3] end)
-        else
-            tbl_sort(list, function(a, b) return a[1] < b[1] end)
-        end
         n = n + 1
         out[n] = "# HELP " .. name .. " " .. help .. "\n# TYPE " .. name
                  .. " " .. kind .. "\n"

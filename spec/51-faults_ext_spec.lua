@@ -679,7 +679,7 @@ describe("faults (ext)", function()
         end)
 
         it("session verify: the first core refuses connections -> the "
-           .. "second answers (Querier moves on only then)", function()
+           .. "second answers", function()
             local dead = nginx.free_port()
             local token = c2:mint({ parentRefreshTokenHash1 = "p-two" })
             c2:control("POST", "session", cjson.encode({ token = token }))
@@ -696,6 +696,56 @@ describe("faults (ext)", function()
                 healthy(srv, pids, "failover")
             end)
             hygiene.collect(srv, "51-twocores-verify")
+            srv:stop()
+            assert(ok, err)
+        end)
+
+        it("session verify: the first core drops the connection after "
+           .. "reading the request -> the second answers (node's fetch "
+           .. "fails, the Querier moves on)", function()
+            local token = c:mint({ parentRefreshTokenHash1 = "p-drop" })
+            c:control("POST", "session", cjson.encode({ token = token }))
+            c2:control("POST", "session", cjson.encode({ token = token }))
+            c:control("POST", "fault?api=verify&mode=down")
+            local srv = gateway(conf(c.url .. ";" .. c2.url),
+                                { workers = 1 })
+            local pids = sorted_pids(srv)
+            local ok, err = pcall(function()
+                local v1 = c:calls("POST /recipe/session/verify")
+                local v2 = c2:calls("POST /recipe/session/verify")
+                for _ = 1, 2 do
+                    local res = get(srv, token)
+                    assert.equal(200, res.status, res.body)
+                end
+                -- round robin from the first core: each request tries it
+                assert.equal(2, c:calls("POST /recipe/session/verify") - v1)
+                assert.equal(2, c2:calls("POST /recipe/session/verify") - v2)
+                healthy(srv, pids, "failover after connect")
+            end)
+            c:control("POST", "fault?api=verify&mode=ok")
+            hygiene.collect(srv, "51-twocores-drop")
+            srv:stop()
+            assert(ok, err)
+        end)
+
+        it("session verify: the first core answers 429 -> tried again on "
+           .. "the second after 10 ms (node's Querier)", function()
+            local token = c:mint({ parentRefreshTokenHash1 = "p-429-two" })
+            c:control("POST", "session", cjson.encode({ token = token }))
+            c2:control("POST", "session", cjson.encode({ token = token }))
+            c:control("POST", "fault?api=verify&mode=429&count=1")
+            local srv = gateway(conf(c.url .. ";" .. c2.url),
+                                { workers = 1 })
+            local ok, err = pcall(function()
+                local v1 = c:calls("POST /recipe/session/verify")
+                local v2 = c2:calls("POST /recipe/session/verify")
+                local res = get(srv, token)
+                assert.equal(200, res.status, res.body)
+                assert.equal(1, c:calls("POST /recipe/session/verify") - v1)
+                assert.equal(1, c2:calls("POST /recipe/session/verify") - v2)
+            end)
+            c:control("POST", "fault?api=verify&mode=ok")
+            hygiene.collect(srv, "51-twocores-429")
             srv:stop()
             assert(ok, err)
         end)
@@ -779,9 +829,9 @@ describe("faults (ext)", function()
                                        "took " .. res.elapsed)
                     end
                 end
-                -- each request reached the core once: a POST that may
-                -- have been processed is not sent again (a dropped
-                -- connection before any answer may be, once)
+                -- one core: each request reached it once (a dropped
+                -- connection before any answer may be sent again, once,
+                -- by the HTTP client)
                 local sent = c:calls("POST /recipe/session/verify") - v0
                 if f[1] == "down" then
                     assert.is_true(sent >= 4 and sent <= 8, sent)
@@ -802,6 +852,34 @@ describe("faults (ext)", function()
                 healthy(srv, pids, "verify " .. f[1])
             end)
         end
+
+        it("429: tried again after 10 and 260 ms, then answered (node's "
+           .. "Querier)", function()
+            c:control("POST", "fault?api=verify&mode=429&count=2")
+            local v0 = c:calls("POST /recipe/session/verify")
+            local res = get(srv, prth)
+            assert.equal(200, res.status, res.body)
+            assert.equal(3, c:calls("POST /recipe/session/verify") - v0)
+            assert.is_true(res.elapsed >= 0.27, "took " .. res.elapsed)
+            c:control("POST", "fault?api=verify&mode=ok")
+        end)
+
+        it("429 on every try: 500 after the Querier's five retries",
+           function()
+            c:control("POST", "fault?api=verify&mode=429")
+            srv:mark()
+            local v0 = c:calls("POST /recipe/session/verify")
+            local res = get(srv, prth)
+            c:control("POST", "fault?api=verify&mode=ok")
+            assert.equal(500, res.status)
+            assert.equal(INTERNAL, res.body)
+            assert.equal(6, c:calls("POST /recipe/session/verify") - v0)
+            -- 10 + 260 + 510 + 760 + 1010 ms of back-off
+            assert.is_true(res.elapsed >= 2.55, "took " .. res.elapsed)
+            local log = srv:log_since_mark()
+            assert.same({ "core_unavailable" }, reasons(log))
+            assert.matches("HTTP.429", log)
+        end)
 
         it("a wrong API key: the core's 401 is a 500, the key is never "
            .. "logged", function()

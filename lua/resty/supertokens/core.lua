@@ -1,8 +1,11 @@
 -- Calls to the SuperTokens core, with the node SDK Querier's semantics
 -- (spec 6.2): the hosts of connection_uri in round-robin order, the next
--- host only when a connection could not be made, and the CDI headers
--- (cdi-version: 5.4, api-key, rid, content-type).  Only HTTP 200 counts as
--- an answer; its body text goes back to the decision, which decodes it.
+-- host when one could not be reached or failed before it answered (node's
+-- fetch throws "fetch failed" for all of these and the Querier moves on),
+-- a rate-limited answer (429) tried again on the next host after the
+-- Querier's back-off, and the CDI headers (cdi-version: 5.4, api-key, rid,
+-- content-type).  Only HTTP 200 counts as an answer; its body text goes
+-- back to the decision, which decodes it.
 --
 -- Error strings name the method, the path and what went wrong; never the
 -- query (user ids, e-mail addresses) or any body (tokens).
@@ -23,6 +26,17 @@ local concat = table.concat
 local _M = { _VERSION = "0.1.0" }
 
 local CONTENT_TYPE = "application/json; charset=utf-8"
+
+-- The Querier's rate-limit handling: up to 5 more tries per URL, the n-th
+-- (from 0) after 10 + 250 * n ms.
+local RATE_LIMITED = 429
+local RATE_LIMIT_RETRIES = 5
+
+local function rate_limit_delay(attempts_made)
+    return (10 + 250 * attempts_made) / 1000
+end
+_M.rate_limit_delay = rate_limit_delay
+_M.RATE_LIMIT_RETRIES = RATE_LIMIT_RETRIES
 
 local clients = setmetatable({}, { __mode = "k" })
 
@@ -87,33 +101,43 @@ local function request(conf, state, method, path, query, body, rid)
     local target = path .. encode_query(query)
 
     local n = #hosts
+    local tries = n
     local last_err
-    for _ = 1, n do
+    local retries_left     -- url -> rate-limit retries left, on first 429
+    while tries > 0 do
         local i = state.next
         state.next = i % n + 1
         local host = hosts[i]
+        local url = host.domain .. (host.base_path or "") .. target
         ngx.update_time()
         local t0 = ngx.now()
-        local res, err, stage = state.client.request(http.options(
-            conf.http, host.domain .. (host.base_path or "") .. target,
-            method, headers, body))
+        local res, err = state.client.request(http.options(
+            conf.http, url, method, headers, body))
         ngx.update_time()
         metrics.core_call(path, (res and res.status == 200)
                               and metrics.core_result(res.body) or "error",
                           ngx.now() - t0)
         if res then
-            if res.status ~= 200 then
-                return fail(method, path, "HTTP " .. tostring(res.status)
+            local status = res.status
+            if status == 200 then
+                return res.body or ""
+            end
+            local left = status == RATE_LIMITED
+                         and (retries_left and retries_left[url]
+                              or RATE_LIMIT_RETRIES)
+            if not left or left == 0 then
+                return fail(method, path, "HTTP " .. tostring(status)
                                           .. " from " .. host.domain)
             end
-            return res.body or ""
-        end
-        last_err = tostring(err)
-        -- The SDK moves on only when the core could not be reached; after
-        -- that the request may have been processed (verify can rotate the
-        -- refresh token), so it must not be sent twice.
-        if stage ~= "connect" and stage ~= nil then
-            return fail(method, path, last_err)
+            retries_left = retries_left or {}
+            retries_left[url] = left - 1
+            ngx.sleep(rate_limit_delay(RATE_LIMIT_RETRIES - left))
+        else
+            -- Like node, whatever the stage: a request the core may have
+            -- processed (a verify that rotated the refresh token) is sent
+            -- to the next host, which answers from the same database.
+            last_err = tostring(err)
+            tries = tries - 1
         end
     end
     return fail(method, path, last_err)

@@ -706,7 +706,7 @@ function setJwksFault(q) {
 function setApiFault(q) {
     const api = q.get("api") || "verify";
     const mode = q.get("mode") || "ok";
-    if (!["ok", "500", "garbage", "down", "slow", "hang", "404"]
+    if (!["ok", "500", "garbage", "down", "slow", "hang", "404", "429"]
         .includes(mode)) {
         throw badRequest("unknown mode " + mode);
     }
@@ -960,6 +960,8 @@ async function applyApiFault(group, req, res) {
         send(res, 500, "java.lang.RuntimeException: injected fault");
         return true;
     case "404": send(res, 404, "Not found"); return true;
+    // what a rate-limited (managed) core answers
+    case "429": send(res, 429, "Too many requests"); return true;
     case "garbage":
         res.writeHead(200, { "content-type":
             "application/json; charset=UTF-8" });

@@ -51,6 +51,7 @@ describe("config.new defaults (server.js defaults: api :3001, web :3000)", funct
         assert.equal("supertokens", conf.shared_dict)
         assert.equal(10000, conf.token_cache_size)
         assert.equal(2, conf.token_cache_min_uses)
+        assert.equal(86400, conf.jwks_max_stale_sec)
         assert.equal(1000, conf.http.connect_timeout)
         assert.equal(5000, conf.http.read_timeout)
         assert.is_true(conf.http.ssl_verify)
@@ -297,7 +298,7 @@ describe("config.new errors name the field", function()
             assert.equal(want, err_of(nil, with(path, hi + 1)))
             n = n + 1
         end
-        assert.equal(9, n)
+        assert.equal(10, n)
         local c = assert(config.new(with("token_cache_min_uses", 100)))
         assert.equal(100, c.token_cache_min_uses)
         c = assert(config.new(with("http.keepalive_pool", 0)))

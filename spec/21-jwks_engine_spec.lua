@@ -318,6 +318,63 @@ describe("JWKS engine", function()
         end)
     end)
 
+    describe("stale-if-error has a limit (jwks_max_stale_sec)", function()
+        local function stale_gateway(max_stale)
+            c:control("POST", "jwks?mode=ok")
+            return nginx.supertokens({
+                connection_uri = c.url, app_info = APP,
+                session = { jwks_refresh_interval_sec = 1 },
+                jwks_max_stale_sec = max_stale,
+                token_cache_size = 100, token_cache_min_uses = 1,
+                http = { connect_timeout = 200, read_timeout = 300,
+                         send_timeout = 300 },
+            }, { workers = 1 })
+        end
+
+        it("keys past refresh interval + limit are not used while no core "
+           .. "answers: 401 try refresh, cached tokens too", function()
+            local token = c:mint({})
+            local srv = stale_gateway(1)
+            local ok, err = pcall(function()
+                assert.equal(200, get(srv, token).status)
+                assert.equal(200, get(srv, token).status)   -- cached now
+                c:control("POST", "jwks?mode=500")
+                socket.sleep(1.2)      -- stale, within the limit
+                assert.equal(200, get(srv, token).status)
+                socket.sleep(1.0)      -- 2.2 s old: past 1 + 1
+                srv:mark()
+                local res = get(srv, token)
+                assert.equal(401, res.status)
+                assert.equal(TRT, res.body)
+                local log = srv:log_since_mark()
+                assert.matches("jwks_max_stale_sec", log, 1, true)
+                assert.matches("reason=jwks_unavailable", log, 1, true)
+                c:control("POST", "jwks?mode=ok")
+                socket.sleep(0.6)      -- the failed fetch's cooldown
+                assert.equal(200, get(srv, token).status)
+            end)
+            c:control("POST", "jwks?mode=ok")
+            srv:stop()
+            assert(ok, err)
+        end)
+
+        it("0: no stale keys at all, as supertokens-node", function()
+            local token = c:mint({})
+            local srv = stale_gateway(0)
+            local ok, err = pcall(function()
+                assert.equal(200, get(srv, token).status)
+                c:control("POST", "jwks?mode=500")
+                socket.sleep(1.2)
+                local res = get(srv, token)
+                assert.equal(401, res.status)
+                assert.equal(TRT, res.body)
+            end)
+            c:control("POST", "jwks?mode=ok")
+            srv:stop()
+            assert(ok, err)
+        end)
+    end)
+
     describe("verified-token cache", function()
         local srv, t1, t2
 

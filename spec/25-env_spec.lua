@@ -35,6 +35,7 @@ describe("resty.supertokens.env", function()
             ST_COOKIE_SECURE = "on",
             ST_JWKS_REFRESH_INTERVAL_SEC = "60",
             ST_JWKS_FILE = "/etc/jwks.json",
+            ST_JWKS_MAX_STALE_SEC = "3600",
         })
         assert.same({
             connection_uri = "http://127.0.0.1:3567;http://h:1/appid-a",
@@ -56,6 +57,7 @@ describe("resty.supertokens.env", function()
             },
             email_verification = { mode = "REQUIRED" },
             jwks_file = "/etc/jwks.json",
+            jwks_max_stale_sec = 3600,
         }, c)
         local conf = assert(config.new(c))
         assert.equal("VIA_TOKEN", conf.session.anti_csrf)

@@ -130,7 +130,8 @@ describe("kong schema definition", function()
                              "session", "email_verification", "claims",
                              "jwks", "jwks_file", "public_suffix_list",
                              "shared_dict", "token_cache_size",
-                             "token_cache_min_uses", "cors",
+                             "token_cache_min_uses", "jwks_max_stale_sec",
+                             "cors",
                              "upstream_headers", "http", "log" }) do
             assert.is_true(names[k], k)
         end

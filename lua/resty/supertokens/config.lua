@@ -72,6 +72,7 @@ local SCHEMA = {
     shared_dict = "string",
     token_cache_size = "integer",
     token_cache_min_uses = "integer",
+    jwks_max_stale_sec = "integer",
     cors = {
         enabled = "boolean",
         origins = "list",
@@ -116,6 +117,7 @@ local TIMEOUT_RANGE = { 0, 3600000 }
 _M.RANGES = {
     token_cache_size = { 0, 10000000 },
     token_cache_min_uses = { 1, 100 },
+    jwks_max_stale_sec = { 0, 86400 * 365 },
     ["cors.max_age"] = { 0, 86400 * 365 },
     ["http.connect_timeout"] = TIMEOUT_RANGE,
     ["http.send_timeout"] = TIMEOUT_RANGE,
@@ -626,6 +628,7 @@ function _M.new(user)
     conf.shared_dict = c.shared_dict or "supertokens"
     conf.token_cache_size = c.token_cache_size or 10000
     conf.token_cache_min_uses = c.token_cache_min_uses or 2
+    conf.jwks_max_stale_sec = c.jwks_max_stale_sec or 86400
 
     conf.upstream_headers = with_defaults(c.upstream_headers,
                                           DEFAULT_UPSTREAM)

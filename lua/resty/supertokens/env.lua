@@ -7,6 +7,7 @@
 --   ST_USE_DYNAMIC_ACCESS_TOKEN_SIGNING_KEY ST_EMAIL_VERIFICATION
 --   ST_COOKIE_DOMAIN ST_OLDER_COOKIE_DOMAIN ST_COOKIE_SAME_SITE
 --   ST_COOKIE_SECURE ST_JWKS_REFRESH_INTERVAL_SEC ST_JWKS_FILE
+--   ST_JWKS_MAX_STALE_SEC
 --
 -- Without ST_CONNECTION_URI and ST_JWKS_FILE the keys come from
 -- opts.default_jwks_file (the demo's local JWKS).  Values are checked for
@@ -32,6 +33,7 @@ _M.NAMES = {
     "ST_USE_DYNAMIC_ACCESS_TOKEN_SIGNING_KEY", "ST_EMAIL_VERIFICATION",
     "ST_COOKIE_DOMAIN", "ST_OLDER_COOKIE_DOMAIN", "ST_COOKIE_SAME_SITE",
     "ST_COOKIE_SECURE", "ST_JWKS_REFRESH_INTERVAL_SEC", "ST_JWKS_FILE",
+    "ST_JWKS_MAX_STALE_SEC",
 }
 
 -- The oracle's defaults (shared/oracle/server.js), so the demo and the
@@ -146,6 +148,7 @@ function _M.config(opts)
         },
         email_verification = email_verification,
         jwks_file = str("ST_JWKS_FILE"),
+        jwks_max_stale_sec = int("ST_JWKS_MAX_STALE_SEC"),
     }
 
     if not conf.connection_uri and not conf.jwks_file then

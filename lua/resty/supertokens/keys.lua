@@ -20,7 +20,9 @@
 -- * A failed fetch never replaces good keys (stale-if-error); failures are
 --   logged at most once per cooldown, and the next attempt waits out the
 --   cooldown too, so a dead core costs one attempt per 500 ms, not one per
---   request.
+--   request.  Stale keys serve for jwks_max_stale_sec past the refresh
+--   interval at most (jose: not at all): a key the core has removed must
+--   not verify tokens for as long as its JWKS endpoint stays down.
 -- * A fetched body must be HTTP 200 and a JWKS with at least one usable key
 --   before it replaces anything.
 -- * Static keys (conf.jwks / conf.jwks_file) need no core and no dict.
@@ -47,6 +49,7 @@ local tostring = tostring
 local setmetatable = setmetatable
 local concat = table.concat
 local math_min = math.min
+local math_floor = math.floor
 local io_open = io.open
 
 local _M = { _VERSION = "0.1.0" }
@@ -189,10 +192,13 @@ function _M.new(conf, client)
     e.k_fail = ns .. "fail"      -- ms of the last failed fetch
     e.k_lock = ns .. "lock"
     e.k_logged = ns .. "logged"
+    e.k_logged_stale = ns .. "logged_stale"
     e.max_age_ms = (conf.jwks_refresh_interval_sec
                     or (conf.session and conf.session.jwks_refresh_interval_sec)
                     or 14400) * 1000
     e.age_check_at = 0
+    e.max_stale_ms = (conf.jwks_max_stale_sec or 86400) * 1000
+    e.ks_at = nil        -- fetch time (ms) of this worker's keys
     e.http = client or http.client(conf.http_client)
     e.http_conf = conf.http
     -- The lock outlives the slowest possible fetch, so a crashed fetcher
@@ -269,7 +275,7 @@ function _M:store(body, ks)
     -- it; the others retry the fetch on their own schedule (refresh()
     -- starts the cooldown: a dict with no room must not cost a fetch per
     -- request).
-    self.ks, self.ver = ks, ver
+    self.ks, self.ver, self.ks_at = ks, ver, now_ms()
     if dict:get(self.k_ver) ~= ver or dict:get(self.k_body) ~= body then
         local ok, err = dict:set(self.k_body, body)
         if not ok then
@@ -419,6 +425,23 @@ function _M:load(ver)
         return true
     end
     self.ks, self.ver = ks, body_ver
+    self.ks_at = dict:get(self.k_at) or now_ms()
+    return true
+end
+
+
+-- True when keys fetched at `at` (ms) are past their refresh interval and
+-- the stale-if-error limit; logged once per cooldown.
+function _M:too_stale(now, at)
+    if now - at < self.max_age_ms + self.max_stale_ms then
+        return false
+    end
+    if self.dict:add(self.k_logged_stale, true, _M.COOLDOWN_MS / 1000) then
+        ngx_log(ngx_ERR, "supertokens.keys: the last good JWKS is ",
+                math_floor((now - at) / 1000), " s old, past ",
+                "jwks_refresh_interval_sec + jwks_max_stale_sec, and no ",
+                "core answers: tokens are refused until a fetch succeeds")
+    end
     return true
 end
 
@@ -436,7 +459,7 @@ function _M:prepare()
         self:refresh("cold", true)
         ver = dict:get(self.k_ver)
         if not ver then
-            if self.ks then
+            if self.ks and not self:too_stale(now_ms(), self.ks_at) then
                 return self.ks
             end
             return nil, "jwks_unavailable"
@@ -444,13 +467,18 @@ function _M:prepare()
     else
         local now = now_ms()
         if now >= self.age_check_at then
-            local at = dict:get(self.k_at) or 0
-            if now - at >= self.max_age_ms then
+            local at = dict:get(self.k_at)
+            if now - (at or 0) >= self.max_age_ms then
                 self:refresh("max_age", false)
                 ver = dict:get(self.k_ver) or ver
                 at = dict:get(self.k_at) or at
+                -- (no time of the last fetch: the dict lost it, the keys'
+                -- age is unknown, they stay in use)
+                if at and self:too_stale(now, at) then
+                    return nil, "jwks_unavailable"
+                end
             end
-            self.age_check_at = at + self.max_age_ms
+            self.age_check_at = (at or 0) + self.max_age_ms
         end
     end
 

@@ -175,7 +175,9 @@ _M.CODES = {
     -- key engine (resty.supertokens.keys), as check_signature reasons
     jwks_unavailable = e("try_refresh", "signature", "No usable JWKS: "
         .. "every core failed or answered no usable keys, and nothing "
-        .. "is cached (node: JWKS fetch error)." .. SIG),
+        .. "is cached, or the cached keys are older than "
+        .. "jwks_refresh_interval_sec + jwks_max_stale_sec (node: JWKS "
+        .. "fetch error)." .. SIG),
 
     -- libstjwt, signature stage (check_signature)
     alg_not_allowed = e("try_refresh", "signature", "The header alg is not "

@@ -252,6 +252,14 @@ return {
                     description = "Verifications of a token before it "
                         .. "gets a cache entry (2: tokens seen once never "
                         .. "take cache space)." } },
+                { jwks_max_stale_sec = {
+                    type = "integer", default = 86400,
+                    between = config.RANGES.jwks_max_stale_sec,
+                    description = "How long past jwks_refresh_interval_sec "
+                        .. "the last good JWKS stays in use while no core "
+                        .. "answers (stale-if-error); then tokens get 401 "
+                        .. "try refresh. 0: never past it, as "
+                        .. "supertokens-node." } },
                 { cors = {
                     type = "record", required = true,
                     description = "CORS as SuperTokens documents it "

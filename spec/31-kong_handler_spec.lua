@@ -561,3 +561,76 @@ describe("kong handler (core stand-in)", function()
         assert(ok, err)
     end)
 end)
+
+
+describe("kong handler metrics (Status API)", function()
+    local srv, k, dir
+
+    local function get(path, headers, method)
+        local res, err = http.request(srv.port, {
+            method = method or "GET", path = path, headers = headers or {} })
+        assert(res, err)
+        return res
+    end
+
+    local function sample(body, series)
+        local v = body:match("\n" .. series:gsub("%p", "%%%0") .. " (%S+)\n")
+        return tonumber(v)
+    end
+
+    setup(function()
+        k = keys.rsa(2048, "d-1")
+        dir = keys.tmpdir()
+        keys.write_file(dir .. "/jwks.json", keys.jwks({ k }))
+        srv = kong_nginx.start({
+            status_api = true,
+            routes = { { name = "echo", path = "/echo/", match = "^~ ",
+                         plugins = { { name = "supertokens", config = {
+                             jwks_file = dir .. "/jwks.json",
+                             app_info = { api_domain = API,
+                                          website_domain = WEB } } } } } },
+        })
+    end)
+
+    teardown(function()
+        if srv then
+            srv:stop()
+        end
+        keys.cleanup()
+    end)
+
+    it("counts verifications and preflights, served by status_api.lua",
+       function()
+        local now = os.time()
+        local token = keys.token(k, "RS256",
+            { kid = "d-1", typ = "JWT", version = "5", alg = "RS256" },
+            { sub = "user-1", rsub = "user-1", tId = "public",
+              sessionHandle = "handle-1", refreshTokenHash1 = "rth1",
+              parentRefreshTokenHash1 = null, antiCsrfToken = null,
+              iat = now, exp = now + 3600, iss = API .. "/auth" })
+        local auth = { { "Authorization", "Bearer " .. token } }
+        assert.equal(200, get("/echo/a", auth).status)
+        assert.equal(200, get("/echo/a", auth).status)
+        assert.equal(401, get("/echo/a").status)
+        assert.equal(204, get("/echo/a", {
+            { "Origin", WEB }, { "Access-Control-Request-Method", "GET" },
+        }, "OPTIONS").status)
+
+        local res = get("/status/supertokens/metrics")
+        assert.equal(200, res.status, res.body)
+        assert.equal("text/plain; version=0.0.4; charset=utf-8",
+                     res:header("content-type"))
+        local body = "\n" .. res.body
+        assert.equal(2, sample(body, 'supertokens_verifications_total'
+                                     .. '{outcome="ok",reason="none"}'))
+        assert.equal(1, sample(body, 'supertokens_verifications_total'
+                                     .. '{outcome="unauthorised",'
+                                     .. 'reason="no_token"}'))
+        assert.equal(1, sample(body, 'supertokens_cors_preflights_total'
+                                     .. '{result="allowed"}'))
+        -- token_cache_min_uses = 2: the second verification still misses
+        assert.equal(2, sample(body, 'supertokens_token_cache_total'
+                                     .. '{result="miss"}'))
+        assert.same({}, no_errors(srv))
+    end)
+end)

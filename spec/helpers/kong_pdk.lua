@@ -44,7 +44,7 @@ local ALL_REQUEST = { "rewrite", "access", "header_filter", "response",
 local AFTER_HEADERS = { "header_filter", "response", "body_filter", "log" }
 local REWRITE_ACCESS_HEADER = { "rewrite", "access", "header_filter",
                                 "response" }
-local EXIT_PHASES = { "rewrite", "access", "header_filter" }
+local EXIT_PHASES = { "rewrite", "access", "header_filter", "admin_api" }
 local SERVICE_SET = { "rewrite", "access", "balancer" }
 local SERVICE_CLEAR = { "rewrite", "access" }
 

@@ -11,6 +11,9 @@
 --                  ... },
 --       plugins = { early_deny = "spec.kong.plugins.early_deny" },  -- extra
 --       no_dict = false, workers = 1, env = {...},
+--       status_api = true,  -- GET /status/supertokens/metrics: the
+--                           -- plugin's status_api.lua, as Kong's Status
+--                           -- API runs it (phase admin_api)
 --   })
 -- Returns the spec.helpers.nginx instance (srv.port, srv:stop(), ...).
 
@@ -81,6 +84,18 @@ function _M.snippets(opts, app)
         opts.http or "",
     }
     local server = {}
+    if opts.status_api then
+        server[1] = table.concat({
+            "location = /status/supertokens/metrics {",
+            "    content_by_lua_block {",
+            "        ngx.ctx.KONG_PHASE = 'admin_api'",
+            "        local api = require('kong.plugins.supertokens"
+                .. ".status_api')",
+            "        api['/supertokens/metrics'].GET()",
+            "    }",
+            "}",
+        }, "\n")
+    end
     for _, r in ipairs(opts.routes) do
         -- match: "= " exact (default), "^~ " or "" prefix
         local lines = { "location " .. (r.match or "= ") .. r.path .. " {" }

@@ -5,7 +5,8 @@
 --   * plugin configs are validated by the plugin's schema (the subset
 --     validator in spec/helpers/kong_schema.lua) and handed to handlers as
 --     Kong hands stored configs back (defaults filled, null -> nil);
---   * init_worker: handler:configure(configs), all configs of a plugin;
+--   * init_worker: handler:init_worker(), then handler:configure(configs)
+--     with all configs of a plugin;
 --   * access: plugins in PRIORITY order (highest first); once one calls
 --     kong.response.exit(), the rest of the phase is skipped;
 --   * header_filter: every plugin of the route, in the same order, also
@@ -88,6 +89,13 @@ end
 
 function _M.init_worker()
     for name, p in pairs(BY_PLUGIN) do
+        if p.handler.init_worker then
+            local ok, err = pcall(p.handler.init_worker, p.handler)
+            if not ok then
+                ngx.log(ngx.ERR, "failed to execute plugin '", name,
+                        ":init_worker (", tostring(err), ")")
+            end
+        end
         if p.handler.configure then
             local ok, err = pcall(p.handler.configure, p.handler, p.configs)
             if not ok then

@@ -23,6 +23,7 @@ local keys = require "resty.supertokens.keys"
 local core = require "resty.supertokens.core"
 local http = require "resty.supertokens.http"
 local supertokens = require "resty.supertokens"
+local metrics = require "resty.supertokens.metrics"
 local plugin_conf = require "kong.plugins.supertokens.conf"
 
 local kong = kong
@@ -254,6 +255,19 @@ local INTERNAL = {
 }
 
 
+-- Counters in the "supertokens_metrics" dict when declared, else in the
+-- plugin's "supertokens" dict (keys prefixed m:); status_api.lua serves
+-- them on Kong's Status API.
+function SupertokensHandler:init_worker()
+    local ok, err = pcall(metrics.init)
+    if not ok then
+        ngx.log(ngx.NOTICE, "supertokens: metrics disabled: ", err)
+        return
+    end
+    metrics.init_worker()
+end
+
+
 function SupertokensHandler:configure(configs)
     for _, kconf in ipairs(configs or {}) do
         local _, err = get_state(kconf)
@@ -287,6 +301,8 @@ function SupertokensHandler:access(kconf)
     local out = cors.preflight(st.conf, req)
     if out then
         p.preflight = true
+        metrics.preflight(metrics.preflight_result(out,
+                                                   headers["origin"]))
         return answer(out)
     end
 
@@ -296,6 +312,7 @@ function SupertokensHandler:access(kconf)
         kong.log.err("decision failed: ", clean(out, 300))
         out = INTERNAL
     end
+    metrics.verification(out.class, out.reason)
 
     if not out.pass then
         log_reject(st, req, out)

@@ -563,6 +563,27 @@ describe("metrics.init", function()
         assert(ok, err)
     end)
 
+    it("handler answers 500 with the reason init() failed", function()
+        local srv = nginx.start({
+            no_dict = true,
+            http = [[
+                init_by_lua_block {
+                    pcall(require("resty.supertokens.metrics").init)
+                }
+            ]],
+            server = [[
+                location = /metrics { content_by_lua_block {
+                    require("resty.supertokens.metrics").handler()
+                } }
+            ]],
+        })
+        local status, body = get(srv, "/metrics")
+        srv:stop()
+        assert.equal(500, status)
+        assert.truthy(body:find('lua_shared_dict "supertokens_metrics" is '
+                                .. 'not defined', 1, true), body)
+    end)
+
     it("handler answers 500 when init was not called", function()
         local srv = nginx.start({
             http = HTTP,

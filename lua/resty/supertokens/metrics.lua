@@ -105,6 +105,7 @@ local FAMILIES = {
 }
 
 local dict, dict_name
+local init_error     -- why the last init() failed, for collect()'s answer
 local flush_interval = DEFAULT_FLUSH_INTERVAL
 local timer_started = false
 local n_series = 0
@@ -291,15 +292,8 @@ local function start_timer()
 end
 
 
---- Attach the metrics to a shared dict.
--- Call once from `init_by_lua*` (or Kong `init_worker`).  Seeds the series
--- that should read 0 before anything happened.
--- @tparam[opt] string name `lua_shared_dict` name; default
--- `supertokens_metrics`, else `supertokens`
--- @tparam[opt] table opts `{ flush_interval = 1 }` seconds between flushes
--- @return the dict name used
--- @raise when the dict is not declared (the message names it)
-function _M.init(name, opts)
+-- init() without the record of its failure.
+local function attach(name, opts)
     local d
     if name == nil then
         name = _M.DEFAULT_DICT
@@ -338,7 +332,25 @@ function _M.init(name, opts)
     seed(_M.cache_key(false))
     seed(_M.preflight_key("allowed"))
     seed(_M.preflight_key("rejected"))
+    init_error = nil
     return name
+end
+
+--- Attach the metrics to a shared dict.
+-- Call once from `init_by_lua*` (or Kong `init_worker`).  Seeds the series
+-- that should read 0 before anything happened.
+-- @tparam[opt] string name `lua_shared_dict` name; default
+-- `supertokens_metrics`, else `supertokens`
+-- @tparam[opt] table opts `{ flush_interval = 1 }` seconds between flushes
+-- @return the dict name used
+-- @raise when the dict is not declared (the message names it)
+function _M.init(name, opts)
+    local ok, res = pcall(attach, name, opts)
+    if not ok then
+        init_error = res
+        error(res, 2)
+    end
+    return res
 end
 
 
@@ -662,6 +674,9 @@ end
 -- @treturn string|nil error
 function _M.collect()
     if not dict then
+        if init_error then
+            return nil, "supertokens.metrics: not initialised: " .. init_error
+        end
         return nil, "supertokens.metrics: not initialised, call init() in "
                     .. "init_by_lua"
     end

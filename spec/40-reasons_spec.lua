@@ -87,7 +87,7 @@ describe("reason catalogue", function()
         assert.same({}, missing)
     end)
 
-    it("covers the FLOW-API list and the key engine's reasons", function()
+    it("covers the decision's reason codes and the key engine's reasons", function()
         for _, code in ipairs({
             "options", "trace", "refresh_path", "no_token", "token_ignored",
             "legacy_id_refresh_token", "multiple_access_token_cookies",

@@ -10,9 +10,10 @@
 --
 -- For each: the SDK's answer (401 try refresh token where node's
 -- getInfoFromAccessToken fails; 500 {"message":"internal error"} only
--- where node throws to the app's error handler - FLOW-API.md 7), no worker
--- crash (pids unchanged, no "exited on signal"), bounded latency, the last
--- good keys kept, one fetch-failure log line per 500 ms cooldown.
+-- where node throws to the app's error handler - README "Differences
+-- from supertokens-node"), no worker crash (pids unchanged, no "exited on
+-- signal"), bounded latency, the last good keys kept, one fetch-failure
+-- log line per 500 ms cooldown.
 
 local cjson = require "cjson.safe"
 local socket = require "socket"

@@ -348,7 +348,7 @@ local HEADER_VARS = {
 
 
 -- The state of one request's decision is also the decision's view of the
--- request (FLOW-API.md req: method, header, cookie, path): one table per
+-- request (decide.lua's req: method, header, cookie, path): one table per
 -- request, not three (state, view, header function).
 --
 -- st.header is st itself, called as header(lname): the nginx request's
@@ -1157,7 +1157,7 @@ function _M.user_endpoint(opts)
 end
 
 
--- get_session() -> the session of this request (see FLOW-API.md out.session)
+-- get_session() -> the session of this request (decide.lua's out.session)
 -- or nil: a table of this request's own (the decision's may be shared by
 -- requests with the same token).  session.payload is shared by every
 -- request that carries the same (cached) token: read it, do not change it.

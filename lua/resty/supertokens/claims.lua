@@ -49,7 +49,7 @@ local function is_primitive(v)
 end
 
 
---- Validate and compile a list of validator specs (see FLOW-API.md §3).
+--- Validate and compile a list of validator specs (README "Claim validators").
 -- @return list of validators, or nil and an error ("[2].value: ...")
 function _M.compile(specs)
     if type(specs) ~= "table" then

@@ -361,7 +361,7 @@ end
 
 
 --- Validate a user config and build the conf table.
--- @param user table (see FLOW-API.md)
+-- @param user table (README "Configuration reference")
 -- @return conf, or nil and an error naming the field
 function _M.new(user)
     local c, err = check(SCHEMA, user, "")

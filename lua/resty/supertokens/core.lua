@@ -145,7 +145,7 @@ end
 
 
 -- new(conf, client) -> { request = function(method, path, query, body,
--- rid) }, the env.core object of the decision (FLOW-API.md 2).  client is
+-- rid) }, the env.core object of the decision (decide.lua's header).  client is
 -- an http client (http.client()); default: conf.http_client or ours.
 function _M.new(conf, client)
     local obj = clients[conf]

@@ -585,7 +585,7 @@ local function ignored_detail(hdr_why, cookie_why)
 end
 
 
---- The decision for one request.  See FLOW-API.md for req, env and out.
+--- The decision for one request.  See the module header for req, env and out.
 function _M.verify(conf, route, req, env)
     local method = lower(req.method or "")
     if method == "options" or method == "trace" then

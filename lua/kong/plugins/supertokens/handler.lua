@@ -173,7 +173,7 @@ local function request_headers()
 end
 
 
--- The request as decide.verify reads it (FLOW-API.md 2), built by the
+-- The request as decide.verify reads it (decide.lua's header), built by the
 -- OpenResty module from the same headers table.
 local function request_view(method, headers)
     return supertokens.request_view(method,

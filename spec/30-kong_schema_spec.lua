@@ -413,8 +413,8 @@ describe("kong schema entity checks", function()
             .. "'config.session.session_expired_status_code', "
             .. "'config.session.invalid_claim_status_code'",
             "supertokens.config: session.invalid_claim_status_code: "
-            .. "sessionExpiredStatusCode and sessionExpiredStatusCode "
-            .. "must be different (both are 403)",
+            .. "must differ from session.session_expired_status_code "
+            .. "(both are 403)",
         }, list)
     end)
 

@@ -473,10 +473,10 @@ function _M.new(user)
         return nil, err
     end
     if expired_code == claim_code then
+        -- (the SDK's own message names sessionExpiredStatusCode twice)
         return fail("session.invalid_claim_status_code",
-                    "sessionExpiredStatusCode and sessionExpiredStatusCode "
-                    .. "must be different (both are "
-                    .. tostring(claim_code) .. ")")
+                    "must differ from session.session_expired_status_code "
+                    .. "(both are " .. tostring(claim_code) .. ")")
     end
     sess.session_expired_status_code = expired_code
     sess.invalid_claim_status_code = claim_code

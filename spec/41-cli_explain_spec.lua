@@ -66,6 +66,18 @@ describe("stjwt explain", function()
         os.execute("rm -rf " .. util.sh_quote(base))
     end)
 
+    it("--env needs no core or key variables: the keys come from --jwks",
+       function()
+        if os.getenv("ST_CONNECTION_URI") or os.getenv("ST_JWKS_FILE") then
+            pending("ST_CONNECTION_URI / ST_JWKS_FILE set in this shell")
+            return
+        end
+        local code, out, err = run(minted({ "--sub", "user-1" }),
+                                   { "--jwks", jwks_file, "--env" })
+        assert.equal(0, code, out .. err)
+        assert.truthy(field(out, "decision"):find("^200 pass"), out)
+    end)
+
     it("passes a valid token and says where the identity goes", function()
         local code, out = run(minted({ "--sub", "user-1" }),
                               { "--jwks", jwks_file })

@@ -49,7 +49,9 @@ end
 
 
 -- config(opts) -> table for config.new()
---   opts.getenv (default os.getenv), opts.default_jwks_file
+--   opts.getenv (default os.getenv), opts.default_jwks_file,
+--   opts.keys_optional (true: neither a core nor keys is no error; for
+--   callers that bring their own keys, as `stjwt explain --jwks`)
 function _M.config(opts)
     opts = opts or {}
     local getenv = opts.getenv or os_getenv
@@ -153,7 +155,7 @@ function _M.config(opts)
 
     if not conf.connection_uri and not conf.jwks_file then
         local default = opts.default_jwks_file
-        if type(default) ~= "string" then
+        if type(default) ~= "string" and not opts.keys_optional then
             error("supertokens.env: set ST_CONNECTION_URI (a core) or "
                   .. "ST_JWKS_FILE (static keys)", 2)
         end

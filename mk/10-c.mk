@@ -55,7 +55,21 @@ VALGRIND_FLAGS := -q --error-exitcode=99 --leak-check=full \
 .PHONY: test-c test-c-normal test-c-asan valgrind fuzz fuzz-short \
         fuzz-build lint-c
 
-$(LIBSTJWT): $(STJWT_SRCS) $(STJWT_HDRS)
+# The compiler and OpenSSL settings of the last build: a build with other
+# ones (luarocks make OPENSSL_DIR=/usr/local/kong after a plain make)
+# rebuilds instead of keeping a library linked to another libcrypto.
+STJWT_FLAGS_STAMP := $(BUILD)/libstjwt.flags
+STJWT_FLAGS_NOW   := $(CC) $(STJWT_CFLAGS) $(CFLAGS) $(LDFLAGS) $(STJWT_LIBS)
+
+$(STJWT_FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(STJWT_FLAGS_NOW)' ]; then \
+		printf '%s\n' '$(STJWT_FLAGS_NOW)' > $@; fi
+
+.PHONY: FORCE
+FORCE:
+
+$(LIBSTJWT): $(STJWT_SRCS) $(STJWT_HDRS) $(STJWT_FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(STJWT_CFLAGS) $(CFLAGS) -shared -o $@ $(STJWT_SRCS) \
 		-Wl,--no-undefined -Wl,-z,relro,-z,now $(LDFLAGS) $(STJWT_LIBS)

@@ -143,6 +143,17 @@ describe("bin/stjwt", function()
             assert.same(claims, cjson.decode(out))
         end)
 
+        it("takes a pasted Authorization header value", function()
+            local t = tok({ sub = "bearer" })
+            for _, arg in ipairs({ "Bearer " .. t,
+                                   "Authorization: Bearer " .. t }) do
+                local code, out, err = run({ "verify", "--jwks", jwks_path,
+                                             arg })
+                assert.equal(0, code, err)
+                assert.equal("bearer", cjson.decode(out).sub)
+            end
+        end)
+
         it("reads the token from stdin with -", function()
             local t = tok({ sub = "stdin" })
             for _, input in ipairs({ t, t .. "\n", t .. "\r\n" }) do

@@ -18,8 +18,9 @@ make_key() {
         -out "$demo/key.pem" 2>/dev/null
     chmod 600 "$demo/key.pem"
     # "d-" = a dynamic key, which the default
-    # use_dynamic_access_token_signing_key = true accepts.
-    local kid="d-$(date +%s%3N)"
+    # use_dynamic_access_token_signing_key = true accepts; "d-dev-" = never
+    # a core's kid (README "Dev keys never in production" greps for it).
+    local kid="d-dev-$(date +%s%3N)"
     local n_hex n
     n_hex=$(openssl rsa -in "$demo/key.pem" -noout -modulus | sed 's/^Modulus=//')
     n=$(perl -e 'print pack("H*", $ARGV[0])' "$n_hex" \

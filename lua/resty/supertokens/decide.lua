@@ -649,7 +649,20 @@ function _M.verify(conf, route, req, env)
         else
             out = outcome.unauthorised(conf, false, reason)
         end
-        out.detail = ignored_detail(hdr_why, cookie_why)
+        if reason == "no_token" then
+            -- for the log: a token the transfer method does not allow
+            if allowed == "header"
+               and transport.access_cookie(raw_cookie) ~= nil
+            then
+                out.detail = "cookie_not_allowed"
+            elseif allowed == "cookie"
+                   and transport.bearer(header("authorization"))
+            then
+                out.detail = "header_not_allowed"
+            end
+        else
+            out.detail = ignored_detail(hdr_why, cookie_why)
+        end
         return out
     end
 

@@ -113,7 +113,9 @@ _M.CODES = {
         .. "is the backend's refresh API, passed through unverified."),
     no_token = e("unauthorised", "flow", "No access token: no sAccessToken "
         .. "cookie and no \"Authorization: Bearer\" header (for the "
-        .. "allowed transfer method).", { no_session_class = true }),
+        .. "allowed transfer method; detail cookie_not_allowed or "
+        .. "header_not_allowed: one came the way get_token_transfer_method "
+        .. "does not allow).", { no_session_class = true }),
     token_ignored = e("unauthorised", "parse", "A token was present but "
         .. "could not be used (see detail: which transport, why); node "
         .. "ignores such tokens silently, so this is the same as no "

@@ -690,7 +690,10 @@ describe("metrics scraped while other workers flush", function()
                     m.init_worker()
                     ngx.timer.at(0, function()
                         local i = 0
-                        while not ngx.worker.exiting() do
+                        local stop_at = ngx.now() + 60
+                        while not ngx.worker.exiting()
+                              and ngx.now() < stop_at
+                        do
                             for _ = 1, 20 do
                                 i = i + 1
                                 m.core_call(i % 2 == 0

@@ -146,6 +146,9 @@ function instance:stop()
     self.stopped = true
     local pid = self:pid()
     if pid then
+        -- Workers a killed master leaves behind would run on (a spec's
+        -- timer loop kept two busy for an hour, skewing what ran after).
+        local workers = self:worker_pids()
         os.execute("kill -QUIT " .. pid .. " 2>/dev/null")
         local deadline = socket.gettime() + 5
         while alive(pid) and socket.gettime() < deadline do
@@ -153,6 +156,11 @@ function instance:stop()
         end
         if alive(pid) then
             os.execute("kill -KILL " .. pid .. " 2>/dev/null")
+        end
+        for _, w in ipairs(workers) do
+            if alive(w) then
+                os.execute("kill -KILL " .. w .. " 2>/dev/null")
+            end
         end
     end
     -- The secrets-hygiene spec scans every log and body the suites made.

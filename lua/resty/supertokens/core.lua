@@ -35,8 +35,6 @@ local RATE_LIMIT_RETRIES = 5
 local function rate_limit_delay(attempts_made)
     return (10 + 250 * attempts_made) / 1000
 end
-_M.rate_limit_delay = rate_limit_delay
-_M.RATE_LIMIT_RETRIES = RATE_LIMIT_RETRIES
 
 local clients = setmetatable({}, { __mode = "k" })
 

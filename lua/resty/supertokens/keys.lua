@@ -433,7 +433,7 @@ end
 -- True when keys fetched at `at` (ms) are past their refresh interval and
 -- the stale-if-error limit; logged once per cooldown.
 function _M:too_stale(now, at)
-    if now - at < self.max_age_ms + self.max_stale_ms then
+    if not at or now - at < self.max_age_ms + self.max_stale_ms then
         return false
     end
     if self.dict:add(self.k_logged_stale, true, _M.COOLDOWN_MS / 1000) then

@@ -208,6 +208,7 @@ end
 local function store(key, delta)
     local _, err = dict:incr(key, delta)
     if not err then
+        stored[key] = true
         return true
     end
     if err == "not found" then

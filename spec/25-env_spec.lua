@@ -140,11 +140,32 @@ describe("resty.supertokens.env", function()
              .. "ST_JWKS_FILE (static keys)")
     end)
 
+    it("a value outside its choices is named by the variable", function()
+        local function err_of(vars)
+            vars.ST_CONNECTION_URI = "http://x"
+            local ok, err = pcall(from, vars)
+            assert.is_false(ok)
+            return err
+        end
+        assert.equal("supertokens.env: ST_ANTI_CSRF: must be one of NONE, "
+                     .. "VIA_TOKEN, VIA_CUSTOM_HEADER",
+                     err_of({ ST_ANTI_CSRF = "SOMETIMES" }))
+        assert.equal("supertokens.env: ST_TOKEN_TRANSFER_METHOD: must be one "
+                     .. "of any, cookie, header",
+                     err_of({ ST_TOKEN_TRANSFER_METHOD = "both" }))
+        assert.equal("supertokens.env: ST_COOKIE_SAME_SITE: must be one of "
+                     .. "strict, lax, none",
+                     err_of({ ST_COOKIE_SAME_SITE = "sometimes" }))
+        local c = from({ ST_CONNECTION_URI = "http://x",
+                         ST_COOKIE_SAME_SITE = "Strict" })
+        assert.equal("strict", c.session.cookie_same_site)
+    end)
+
     it("bad values for config.new name the config field", function()
         local c = from({ ST_CONNECTION_URI = "http://x",
-                         ST_ANTI_CSRF = "SOMETIMES" })
+                         ST_API_DOMAIN = "not a url" })
         local conf, err = config.new(c)
         assert.is_nil(conf)
-        assert.matches("session%.anti_csrf", err)
+        assert.matches("app_info%.api_domain", err)
     end)
 end)

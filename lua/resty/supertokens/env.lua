@@ -23,6 +23,10 @@ local tonumber = tonumber
 local error = error
 local math_floor = math.floor
 local math_huge = math.huge
+local ipairs = ipairs
+local string_upper = string.upper
+local string_lower = string.lower
+local table_concat = table.concat
 
 local _M = { _VERSION = "0.1.0" }
 
@@ -115,15 +119,28 @@ function _M.config(opts)
         end
     end
 
-    local anti_csrf = str("ST_ANTI_CSRF")
-    if anti_csrf then
-        anti_csrf = anti_csrf:upper()
+    -- One of `allowed` (compared after `fold`), named by the variable
+    -- when not: config.new() would name the config field instead.
+    local function choice(name, fold, allowed)
+        local v = str(name)
+        if v == nil then
+            return nil
+        end
+        v = fold(v)
+        for _, a in ipairs(allowed) do
+            if v == a then
+                return v
+            end
+        end
+        bad(name, "must be one of " .. table_concat(allowed, ", "))
     end
 
-    local transfer = str("ST_TOKEN_TRANSFER_METHOD")
-    if transfer then
-        transfer = transfer:lower()
-    end
+    local anti_csrf = choice("ST_ANTI_CSRF", string_upper,
+                             { "NONE", "VIA_TOKEN", "VIA_CUSTOM_HEADER" })
+    local transfer = choice("ST_TOKEN_TRANSFER_METHOD", string_lower,
+                            { "any", "cookie", "header" })
+    local same_site = choice("ST_COOKIE_SAME_SITE", string_lower,
+                             { "strict", "lax", "none" })
 
     local conf = {
         connection_uri = str("ST_CONNECTION_URI"),
@@ -144,7 +161,7 @@ function _M.config(opts)
                 bool("ST_USE_DYNAMIC_ACCESS_TOKEN_SIGNING_KEY"),
             cookie_domain = str("ST_COOKIE_DOMAIN"),
             older_cookie_domain = raw("ST_OLDER_COOKIE_DOMAIN"),
-            cookie_same_site = str("ST_COOKIE_SAME_SITE"),
+            cookie_same_site = same_site,
             cookie_secure = bool("ST_COOKIE_SECURE"),
             jwks_refresh_interval_sec = num("ST_JWKS_REFRESH_INTERVAL_SEC"),
         },

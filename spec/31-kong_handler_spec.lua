@@ -53,20 +53,27 @@ local function no_errors(srv)
 end
 
 
+-- A v5 access token for user-1 signed with key (kid d-1), valid for an
+-- hour; payload and header members override the defaults.
+local function v5_token(key, payload, header)
+    local now = os.time()
+    local p = merge({
+        sub = "user-1", rsub = "user-1", tId = "public",
+        sessionHandle = "handle-1", refreshTokenHash1 = "rth1",
+        parentRefreshTokenHash1 = null, antiCsrfToken = null,
+        iat = now, exp = now + 3600, iss = API .. "/auth",
+    }, payload)
+    local h = merge({ kid = "d-1", typ = "JWT", version = "5",
+                      alg = "RS256" }, header)
+    return keys.token(key, "RS256", h, p)
+end
+
+
 describe("kong handler (static keys)", function()
     local srv, k, dir, base
 
     local function token(payload, header, key)
-        local now = os.time()
-        local p = merge({
-            sub = "user-1", rsub = "user-1", tId = "public",
-            sessionHandle = "handle-1", refreshTokenHash1 = "rth1",
-            parentRefreshTokenHash1 = null, antiCsrfToken = null,
-            iat = now, exp = now + 3600, iss = API .. "/auth",
-        }, payload)
-        local h = merge({ kid = "d-1", typ = "JWT", version = "5",
-                          alg = "RS256" }, header)
-        return keys.token(key or k, "RS256", h, p)
+        return v5_token(key or k, payload, header)
     end
 
     local function get(path, headers, method)
@@ -601,14 +608,7 @@ describe("kong handler metrics (Status API)", function()
 
     it("counts verifications and preflights, served by status_api.lua",
        function()
-        local now = os.time()
-        local token = keys.token(k, "RS256",
-            { kid = "d-1", typ = "JWT", version = "5", alg = "RS256" },
-            { sub = "user-1", rsub = "user-1", tId = "public",
-              sessionHandle = "handle-1", refreshTokenHash1 = "rth1",
-              parentRefreshTokenHash1 = null, antiCsrfToken = null,
-              iat = now, exp = now + 3600, iss = API .. "/auth" })
-        local auth = { { "Authorization", "Bearer " .. token } }
+        local auth = { { "Authorization", "Bearer " .. v5_token(k) } }
         assert.equal(200, get("/echo/a", auth).status)
         assert.equal(200, get("/echo/a", auth).status)
         assert.equal(401, get("/echo/a").status)

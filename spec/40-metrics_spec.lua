@@ -563,38 +563,35 @@ describe("metrics.init", function()
         assert(ok, err)
     end)
 
+    -- The answer of metrics.handler() in an nginx started with opts.
+    local function handler_answer(opts)
+        opts.server = [[
+            location = /metrics { content_by_lua_block {
+                require("resty.supertokens.metrics").handler()
+            } }
+        ]]
+        local srv = nginx.start(opts)
+        local status, body = get(srv, "/metrics")
+        srv:stop()
+        return status, body
+    end
+
     it("handler answers 500 with the reason init() failed", function()
-        local srv = nginx.start({
+        local status, body = handler_answer({
             no_dict = true,
             http = [[
                 init_by_lua_block {
                     pcall(require("resty.supertokens.metrics").init)
                 }
             ]],
-            server = [[
-                location = /metrics { content_by_lua_block {
-                    require("resty.supertokens.metrics").handler()
-                } }
-            ]],
         })
-        local status, body = get(srv, "/metrics")
-        srv:stop()
         assert.equal(500, status)
         assert.truthy(body:find('lua_shared_dict "supertokens_metrics" is '
                                 .. 'not defined', 1, true), body)
     end)
 
     it("handler answers 500 when init was not called", function()
-        local srv = nginx.start({
-            http = HTTP,
-            server = [[
-                location = /metrics { content_by_lua_block {
-                    require("resty.supertokens.metrics").handler()
-                } }
-            ]],
-        })
-        local status, body = get(srv, "/metrics")
-        srv:stop()
+        local status, body = handler_answer({ http = HTTP })
         assert.equal(500, status)
         assert.truthy(body:find("not initialised", 1, true))
     end)

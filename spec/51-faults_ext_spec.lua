@@ -701,15 +701,22 @@ describe("faults (ext)", function()
             assert(ok, err)
         end)
 
+        -- A token that needs /recipe/session/verify, known to both cores,
+        -- the first answering with `fault`, and a one-worker gateway on
+        -- both cores.
+        local function two_core_verify(tag, fault)
+            local token = c:mint({ parentRefreshTokenHash1 = tag })
+            c:control("POST", "session", cjson.encode({ token = token }))
+            c2:control("POST", "session", cjson.encode({ token = token }))
+            c:control("POST", "fault?api=verify&mode=" .. fault)
+            return token, gateway(conf(c.url .. ";" .. c2.url),
+                                  { workers = 1 })
+        end
+
         it("session verify: the first core drops the connection after "
            .. "reading the request -> the second answers (node's fetch "
            .. "fails, the Querier moves on)", function()
-            local token = c:mint({ parentRefreshTokenHash1 = "p-drop" })
-            c:control("POST", "session", cjson.encode({ token = token }))
-            c2:control("POST", "session", cjson.encode({ token = token }))
-            c:control("POST", "fault?api=verify&mode=down")
-            local srv = gateway(conf(c.url .. ";" .. c2.url),
-                                { workers = 1 })
+            local token, srv = two_core_verify("p-drop", "down")
             local pids = sorted_pids(srv)
             local ok, err = pcall(function()
                 local v1 = c:calls("POST /recipe/session/verify")
@@ -731,12 +738,7 @@ describe("faults (ext)", function()
 
         it("session verify: the first core answers 429 -> tried again on "
            .. "the second after 10 ms (node's Querier)", function()
-            local token = c:mint({ parentRefreshTokenHash1 = "p-429-two" })
-            c:control("POST", "session", cjson.encode({ token = token }))
-            c2:control("POST", "session", cjson.encode({ token = token }))
-            c:control("POST", "fault?api=verify&mode=429&count=1")
-            local srv = gateway(conf(c.url .. ";" .. c2.url),
-                                { workers = 1 })
+            local token, srv = two_core_verify("p-429-two", "429&count=1")
             local ok, err = pcall(function()
                 local v1 = c:calls("POST /recipe/session/verify")
                 local v2 = c2:calls("POST /recipe/session/verify")
@@ -753,12 +755,7 @@ describe("faults (ext)", function()
 
         it("session verify: the first core answers 500 -> 500, no retry "
            .. "on the second (node throws)", function()
-            local token = c:mint({ parentRefreshTokenHash1 = "p-500" })
-            c:control("POST", "session", cjson.encode({ token = token }))
-            c2:control("POST", "session", cjson.encode({ token = token }))
-            c:control("POST", "fault?api=verify&mode=500")
-            local srv = gateway(conf(c.url .. ";" .. c2.url),
-                                { workers = 1 })
+            local token, srv = two_core_verify("p-500", "500")
             local ok, err = pcall(function()
                 local v1 = c:calls("POST /recipe/session/verify")
                 local v2 = c2:calls("POST /recipe/session/verify")

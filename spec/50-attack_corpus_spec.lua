@@ -800,6 +800,71 @@ describe("attack corpus", function()
             end
         end)
 
+        -- Spellings that mix "-" and "_": neither all-"-" nor all-"_",
+        -- the same name to a CGI-style upstream all the same.
+        local MIXED = {
+            { "X-SuperTokens_User-Id", "mallory" },
+            { "x_supertokens-user_id", "mallory2" },
+            { "X-SuperTokens_User-Id", "mallory3" },
+            { "X_SuperTokens-Session_Handle", "h-mallory" },
+            { "x-supertokens-tenant_id", "other" },
+            { "X-SuperTokens_Access-Token_Payload", '{"role":"admin"}' },
+            { "X-SuperTokens-Recipe_User-Id", "mallory" },
+        }
+
+        it("underscores_in_headers on: the option strips spellings that "
+           .. "mix '-' and '_', on optional and required routes",
+           function()
+            local good = x.token(x.hdr(), x.pay(), "real")
+            hygiene.register_token(good)
+            for _, case in ipairs({ { "/echo/optional", false },
+                                    { "/echo/optional", true },
+                                    { "/echo/required", true } }) do
+                local path, auth = case[1], case[2]
+                local h = spoofed(MIXED)
+                if auth then
+                    h[#h + 1] = { "Authorization", "Bearer " .. good }
+                end
+                local res = assert(send(servers.underscores, h, "spoof",
+                                        "GET", path))
+                assert.equal(200, res.status, res.body)
+                local seen = cjson.decode(res.body)
+                for name, value in pairs(seen) do
+                    assert.is_nil(name:find("_", 1, true),
+                                  name .. " reached " .. path)
+                    if not auth then
+                        assert.equal(NULL, value, name)
+                    end
+                end
+                if auth then
+                    assert.equal("user-1", seen["x-supertokens-user-id"])
+                    assert.equal("h-attack",
+                                 seen["x-supertokens-session-handle"])
+                end
+            end
+        end)
+
+        it("a name configured with '_': its mixed spellings are stripped",
+           function()
+            local good = x.token(x.hdr(), x.pay(), "real")
+            hygiene.register_token(good)
+            local res = assert(send(servers.underscores_names, {
+                { "X_SuperTokens-Recipe_User-Id", "admin" },
+                { "x-supertokens-recipe_user_id", "admin2" },
+                { "Authorization", "Bearer " .. good } }, "spoof", "GET",
+                "/echo/raw"))
+            assert.equal(200, res.status, res.body)
+            local seen = cjson.decode(res.body)
+            assert.same({ x_supertokens_recipe_user_id = "user-1" }, {
+                x_supertokens_recipe_user_id =
+                    seen["x_supertokens_recipe_user_id"],
+                ["x_supertokens-recipe_user-id"] =
+                    seen["x_supertokens-recipe_user-id"],
+                ["x-supertokens-recipe_user_id"] =
+                    seen["x-supertokens-recipe_user_id"],
+            })
+        end)
+
         it("a name configured with '_': its '-' spelling is stripped",
            function()
             local good = x.token(x.hdr(), x.pay(), "real")

@@ -686,26 +686,31 @@ local function plan_of(conf)
         return plan
     end
     local identity = {}
+    -- With nginx's underscores_in_headers on, a client can send a name
+    -- spelt with "_" for "-" anywhere in it ("X-SuperTokens_User-Id"),
+    -- which CGI-style upstreams (PHP, Rack, WSGI) read as the same name:
+    -- every such spelling is cleared too.  $http_<name> matches all of
+    -- them (nginx compares "-" and "_" alike), so the headers are only
+    -- scanned when one is there.
+    local spelling_vars, spellings = false, false
     local uh = conf.upstream_headers
     if uh then
-        -- With nginx's underscores_in_headers on, a client can send a
-        -- name spelt with "_" for "-" (or "-" for "_"), which CGI-style
-        -- upstreams (PHP, Rack, WSGI) read as the same name: those
-        -- spellings are cleared too (a header operation more per name, so
-        -- only when asked for).
         local underscores = uh.underscores_in_headers == true
                             and uh.strip_incoming ~= false
         for _, f in ipairs(IDENTITY) do
             local name = uh[f[1]]
             if type(name) == "string" then
-                local under, dash = false, false
+                identity[#identity + 1] = { name, f[2], f[1] }
                 if underscores then
-                    under = str_gsub(name, "-", "_")
-                    dash = str_gsub(name, "_", "-")
-                    under = under ~= name and under
-                    dash = dash ~= name and dash
+                    spelling_vars = spelling_vars or {}
+                    spellings = spellings or {}
+                    local key = str_gsub(str_lower(name), "_", "-")
+                    if not spellings[key] then
+                        spellings[key] = true
+                        spelling_vars[#spelling_vars + 1] =
+                            "http_" .. str_gsub(key, "-", "_")
+                    end
                 end
-                identity[#identity + 1] = { name, f[2], f[1], under, dash }
             end
         end
     end
@@ -721,10 +726,40 @@ local function plan_of(conf)
     plan = {
         strip_incoming = #_M.identity_names(conf) > 0,
         identity = identity,
+        spelling_vars = spelling_vars,
+        spellings = spellings,
         cors = cors_list,
     }
     plans[conf] = plan
     return plan
+end
+
+
+-- Clears every identity header the client sent under a spelling other
+-- than the configured one (see plan_of()).  st.headers is the request's
+-- headers as they came, names in lower case.
+local function clear_other_spellings(plan, spelling_vars, st)
+    local sent = false
+    for i = 1, #spelling_vars do
+        if ngx_var[spelling_vars[i]] ~= nil then
+            sent = true
+            break
+        end
+    end
+    if not sent then
+        return
+    end
+    local headers = st.headers
+    if not headers then
+        headers = get_headers(0)
+        st.headers = headers
+    end
+    local spellings = plan.spellings
+    for name in pairs(headers) do
+        if spellings[(str_gsub(name, "_", "-"))] then
+            clear_header(name)
+        end
+    end
 end
 
 
@@ -734,18 +769,16 @@ end
 -- operation per name instead of a strip of every name before the
 -- decision and a set after it (+5 % req/s through verify_session on a
 -- cached token, 10 interleaved rounds: ~0.1 us a name).
-local function pass_identity(plan, s)
+local function pass_identity(plan, s, st)
+    local spelling_vars = plan.spelling_vars
+    if spelling_vars then
+        clear_other_spellings(plan, spelling_vars, st)
+    end
     local dropped
     local identity = plan.identity
     local strip = plan.strip_incoming
     for i = 1, #identity do
         local f = identity[i]
-        if f[4] then
-            clear_header(f[4])
-        end
-        if f[5] then
-            clear_header(f[5])
-        end
         local value = s and s[f[2]]
         if value ~= nil then
             value = identity_value(f[3], s, value)
@@ -968,7 +1001,7 @@ local function verify_session_pass(st, out)
     if out.headers and next(out.headers) then
         st.relay = out.headers
     end
-    pass_identity(st.plan, s)
+    pass_identity(st.plan, s, st)
     return own_session(st)
 end
 
@@ -984,7 +1017,7 @@ function _M.verify_session(opts)
     -- way on to it passes pass_identity() (a preflight or a rejection is
     -- answered here and ends the request).
     if preflight(st) then
-        pass_identity(st.plan, nil)
+        pass_identity(st.plan, nil, st)
         return
     end
 

@@ -786,12 +786,14 @@ describe("attack corpus", function()
             { "X-SuperTokens-Recipe_User-Id", "mallory" },
         }
 
-        -- Sends the spellings to `path` of the server with the option on,
-        -- with alice's token or none: none of them reaches the upstream.
-        local function assert_spellings_stripped(spellings, path, auth)
+        -- Sends the spellings (after the canonical names of SPOOF, or
+        -- alone) to `path` of the server with the option on, with alice's
+        -- token or none: none of them reaches the upstream.
+        local function assert_spellings_stripped(spellings, path, auth,
+                                                 alone)
             local good = x.token(x.hdr(), x.pay(), "real")
             hygiene.register_token(good)
-            local h = spoofed(spellings)
+            local h = alone and { unpack(spellings) } or spoofed(spellings)
             if auth then
                 h[#h + 1] = { "Authorization", "Bearer " .. good }
             end
@@ -824,6 +826,9 @@ describe("attack corpus", function()
             assert_spellings_stripped(MIXED, "/echo/optional", false)
             assert_spellings_stripped(MIXED, "/echo/optional", true)
             assert_spellings_stripped(MIXED, "/echo/required", true)
+            -- no canonical name sent: $http_<name> finds the others
+            assert_spellings_stripped(MIXED, "/echo/optional", false, true)
+            assert_spellings_stripped(MIXED, "/echo/required", true, true)
         end)
 
         it("a name configured with '_': its '-' and mixed spellings are "

@@ -448,6 +448,29 @@ describe("attack corpus", function()
                     underscores_in_headers = true,
                     recipe_user_id = "X_SuperTokens_Recipe_User_Id" } },
                 { workers = 1, server = "underscores_in_headers on;\n" }),
+            -- nginx's defaults (no "_" header reaches Lua), no option, a
+            -- name configured with "_": its "-" spelling still comes in
+            underscores_names_default = gateway({ connection_uri = c.url,
+                api_key = API_KEY, app_info = APP,
+                upstream_headers = {
+                    recipe_user_id = "X_SuperTokens_Recipe_User_Id" } },
+                { workers = 1, server = [[
+                    location = /echo/raw_optional {
+                        access_by_lua_block {
+                            require("resty.supertokens").verify_session({
+                                session_required = false })
+                        }
+                        content_by_lua_block {
+                            local out = {}
+                            for k, v in pairs(ngx.req.get_headers(0)) do
+                                if k:find("supertokens", 1, true) then
+                                    out[k] = v
+                                end
+                            end
+                            ngx.say(require("cjson").encode(out))
+                        }
+                    }
+                ]] }),
         }
         pids = {}
         for name, srv in pairs(servers) do
@@ -848,6 +871,38 @@ describe("attack corpus", function()
                 if name:find("recipe", 1, true) then
                     assert.equal("x_supertokens_recipe_user_id", name)
                 end
+            end
+        end)
+
+        -- The "-" spelling of a name configured with "_" is a valid
+        -- header to nginx whatever its settings, and the same name to a
+        -- CGI-style upstream (nginx's own fastcgi_pass/uwsgi_pass send
+        -- both as HTTP_X_SUPERTOKENS_RECIPE_USER_ID): it is cleared
+        -- without the option too.
+        it("nginx's defaults, no option, a name configured with '_': its "
+           .. "'-' spelling is stripped, with and without a session",
+           function()
+            local good = x.token(x.hdr(), x.pay(), "real")
+            hygiene.register_token(good)
+            for _, auth in ipairs({ false, true }) do
+                local h = { { "X-SuperTokens-Recipe-User-Id", "admin" },
+                            { "x-supertokens-recipe-user-id", "admin2" } }
+                if auth then
+                    h[#h + 1] = { "Authorization", "Bearer " .. good }
+                end
+                local res = assert(send(servers.underscores_names_default,
+                                        h, "spoof", "GET",
+                                        "/echo/raw_optional"))
+                assert.equal(200, res.status, res.body)
+                local seen = cjson.decode(res.body)
+                for name, value in pairs(seen) do
+                    if name:find("recipe", 1, true) then
+                        assert.equal("x_supertokens_recipe_user_id", name)
+                        assert.equal("user-1", value)
+                    end
+                end
+                assert.equal(auth and "user-1" or nil,
+                             seen["x_supertokens_recipe_user_id"])
             end
         end)
 

@@ -691,17 +691,21 @@ local function plan_of(conf)
     -- which CGI-style upstreams (PHP, Rack, WSGI) read as the same name:
     -- every such spelling is cleared too.  $http_<name> matches all of
     -- them (nginx compares "-" and "_" alike), so the headers are only
-    -- scanned when one is there.
+    -- scanned when one is there.  A name configured with "_" needs this
+    -- whatever nginx's settings: its "-" spelling is a valid header nginx
+    -- always passes on (X-SuperTokens-Recipe-User-Id for
+    -- X_SuperTokens_Recipe_User_Id).
     local spelling_vars, spellings = false, false
     local uh = conf.upstream_headers
     if uh then
-        local underscores = uh.underscores_in_headers == true
-                            and uh.strip_incoming ~= false
+        local strip = uh.strip_incoming ~= false
+        local underscores = uh.underscores_in_headers == true and strip
         for _, f in ipairs(IDENTITY) do
             local name = uh[f[1]]
             if type(name) == "string" then
                 identity[#identity + 1] = { name, f[2], f[1] }
-                if underscores then
+                if underscores or strip and str_find(name, "_", 1, true)
+                then
                     spelling_vars = spelling_vars or {}
                     spellings = spellings or {}
                     local key = str_gsub(str_lower(name), "_", "-")

@@ -748,4 +748,75 @@ describe("nginx flow (gateway + core stand-in)", function()
               req = function(t) return { headers = cookie(t.prth) } end },
         },
     })
+
+    -- The proxy pattern, with an upstream that answers token headers of
+    -- its own (a handler that also runs the SDK): node writes the SDK's
+    -- in verifySession(), before the handler, so the handler's cookies
+    -- come after the SDK's and its front-token / st-access-token win.
+    describe("an upstream's own token headers after a relayed token",
+             function()
+        local gw, tok_cookie, tok_header
+
+        setup(function()
+            local c = _G.ST_CORE
+            local t = c:mint_many({ { parentRefreshTokenHash1 = "up1" },
+                                    { parentRefreshTokenHash1 = "up2" } })
+            tok_cookie, tok_header = t[1], t[2]
+            for _, tok in ipairs(t) do
+                c:control("POST", "session", cjson.encode({ token = tok }))
+            end
+            gw = nginx.supertokens({
+                connection_uri = c.url,
+                app_info = { api_domain = BASE.ST_API_DOMAIN,
+                             website_domain = BASE.ST_WEBSITE_DOMAIN,
+                             api_base_path = BASE.ST_API_BASE_PATH },
+            }, { workers = 1, server = [[
+                location = /proxied {
+                    access_by_lua_block {
+                        require("resty.supertokens").verify_session()
+                    }
+                    proxy_pass http://127.0.0.1:$server_port/app;
+                }
+                location = /app {
+                    content_by_lua_block {
+                        ngx.header["Set-Cookie"] = {
+                            "sAccessToken=from-app; Path=/", "app=1" }
+                        ngx.header["front-token"] = "from-app"
+                        ngx.header["st-access-token"] = "from-app"
+                        ngx.say("app")
+                    }
+                }
+            ]] })
+        end)
+
+        teardown(function()
+            if gw then
+                gw:stop()
+            end
+        end)
+
+        it("cookie transport: the gateway's cookie first, the upstream's "
+           .. "after it; the upstream's front-token", function()
+            local res = assert(http.request(gw.port, { path = "/proxied",
+                headers = { { "Cookie", "sAccessToken=" .. tok_cookie } } }))
+            assert.equal(200, res.status, res.body)
+            local sc = res:all("set-cookie")
+            assert.equal(3, #sc)
+            assert.matches("^sAccessToken=eyJ", sc[1])
+            assert.equal("sAccessToken=from-app; Path=/", sc[2])
+            assert.equal("app=1", sc[3])
+            assert.same({ "from-app" }, res:all("front-token"))
+            assert.matches("front%-token",
+                           res:header("access-control-expose-headers"))
+        end)
+
+        it("header transport: the upstream's st-access-token and "
+           .. "front-token, once each", function()
+            local res = assert(http.request(gw.port, { path = "/proxied",
+                headers = { { "Authorization", "Bearer " .. tok_header } } }))
+            assert.equal(200, res.status, res.body)
+            assert.same({ "from-app" }, res:all("st-access-token"))
+            assert.same({ "from-app" }, res:all("front-token"))
+        end)
+    end)
 end)

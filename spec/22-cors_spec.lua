@@ -174,14 +174,14 @@ describe("CORS and header merging", function()
         assert_cors(res)
     end)
 
-    it("appends the new access-token cookie and merges expose headers "
-       .. "(cookie transport)", function()
+    it("puts the new access-token cookie before the upstream's (node's "
+       .. "order) and merges expose headers (cookie transport)", function()
         local res = req("/app/x", { { "Cookie", "sAccessToken=" .. t.prth_c } })
         assert.equal(200, res.status)
         local cookies = res:all("set-cookie")
         assert.equal(2, #cookies)
-        assert.equal("app=1; Path=/", cookies[1])
-        assert.matches("^sAccessToken=", cookies[2])
+        assert.matches("^sAccessToken=", cookies[1])
+        assert.equal("app=1; Path=/", cookies[2])
         assert.equal("x-custom, front-token",
                      res:header("access-control-expose-headers"))
         assert.is_string(res:header("front-token"))

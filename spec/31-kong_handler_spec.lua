@@ -474,17 +474,35 @@ describe("kong handler (core stand-in)", function()
             { "Cookie", "sAccessToken=" .. tok }, { "Origin", WEB } })
         assert.equal(200, res.status)
         assert.equal('{"app":true}', res.body)
+        -- node's order: the SDK's cookie (written in verifySession())
+        -- before the handler's
         local cookies = res:all("set-cookie")
         assert.equal(2, #cookies)
-        assert.equal("app=1; Path=/", cookies[1])
         assert.matches("^sAccessToken=[%w%-_]+%.[%w%-_]+%.[%w%-_]+; Path=/; ",
-                       cookies[2])
-        assert.is_nil(cookies[2]:find(tok, 1, true))
+                       cookies[1])
+        assert.is_nil(cookies[1]:find(tok, 1, true))
+        assert.equal("app=1; Path=/", cookies[2])
         assert.truthy(res:header("front-token"))
         local expose = res:header("access-control-expose-headers")
         assert.matches("^x%-app, ", expose)
         assert.matches("front-token", expose, 1, true)
         assert.equal(1, c:calls("POST /recipe/session/verify"))
+    end)
+
+    it("an upstream's own front-token wins over the relayed one, as a "
+       .. "handler's does over the SDK's in node", function()
+        local tok = c:mint({ sub = "user-9",
+                             parentRefreshTokenHash1 = "parent-hash-2" })
+        c:control("POST", "session", cjson.encode({ token = tok }))
+        local res = get(srv.port, "/status/200", {
+            { "Cookie", "sAccessToken=" .. tok },
+            { "X-App-Front-Token", "from-app" } })
+        assert.equal(200, res.status)
+        assert.same({ "from-app" }, res:all("front-token"))
+        local cookies = res:all("set-cookie")
+        assert.equal(2, #cookies)
+        assert.matches("^sAccessToken=", cookies[1])
+        assert.equal("app=1; Path=/", cookies[2])
     end)
 
     it("checkDatabase on a revoked session: 401 with the clearing set",

@@ -1035,6 +1035,11 @@ end
 local function decorate(st)
     local relay = st.relay
     if relay then
+        -- In node the SDK writes its token headers in verifySession(),
+        -- before the route's handler: a handler's own cookies come after
+        -- the SDK's (and win in the browser), its own front-token or
+        -- st-access-token replaces the SDK's.  An upstream here is that
+        -- handler.
         local cookies
         for _, h in ipairs(relay) do
             local name, value = h[1], h[2]
@@ -1043,20 +1048,21 @@ local function decorate(st)
                 ngx_header[name] = outcome.merge_expose(
                     header_value_list(ngx_header[name]), value)
             elseif lname == "set-cookie" then
-                if not cookies then
-                    local cur = ngx_header["Set-Cookie"]
-                    if type(cur) == "table" then
-                        cookies = cur
-                    else
-                        cookies = { cur }
-                    end
-                end
+                cookies = cookies or {}
                 cookies[#cookies + 1] = value
-            else
+            elseif ngx_header[name] == nil then
                 ngx_header[name] = value
             end
         end
         if cookies then
+            local theirs = ngx_header["Set-Cookie"]
+            if type(theirs) == "table" then
+                for i = 1, #theirs do
+                    cookies[#cookies + 1] = theirs[i]
+                end
+            elseif theirs ~= nil then
+                cookies[#cookies + 1] = theirs
+            end
             ngx_header["Set-Cookie"] = cookies
         end
     end

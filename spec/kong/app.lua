@@ -3,7 +3,9 @@
 --
 --   /echo/...          {"method","uri","headers"} of the proxied request
 --   /status/<n>        answers <n> with its own Set-Cookie, Vary and
---                      Access-Control-Expose-Headers (merge tests)
+--                      Access-Control-Expose-Headers (merge tests), and
+--                      the X-App-Front-Token header's value as its own
+--                      front-token
 --   anything else      the conformance seed body the SDK app answers,
 --                      {"note","userId","sessionHandle",
 --                       "userDataInAccessToken"}, built only from the
@@ -64,6 +66,10 @@ function _M.serve()
         ngx.header["Set-Cookie"] = { "app=1; Path=/" }
         ngx.header["Vary"] = "Accept-Encoding"
         ngx.header["Access-Control-Expose-Headers"] = "x-app"
+        if ngx.var.http_x_app_front_token then
+            -- a handler that also runs the SDK and answers a token
+            ngx.header["front-token"] = ngx.var.http_x_app_front_token
+        end
         return send(tonumber(status), '{"app":true}')
     end
     return send(200, seed())

@@ -355,6 +355,39 @@ local function add_response_headers(list)
 end
 
 
+-- The decision's token headers.  node writes them in verifySession(),
+-- before the route's handler (here: the upstream): the handler's own
+-- cookies come after them, its own front-token or st-access-token wins.
+local function add_relay_headers(list)
+    local theirs = kong.response.get_headers(1000)
+    local cookies
+    for _, h in ipairs(list) do
+        local name, value = h[1], h[2]
+        local lname = lower(name)
+        if lname == EXPOSE then
+            kong.response.set_header(name, outcome.merge_expose(joined(name),
+                                                                value))
+        elseif lname == "set-cookie" then
+            cookies = cookies or {}
+            cookies[#cookies + 1] = value
+        elseif theirs[lname] == nil then
+            kong.response.set_header(name, value)
+        end
+    end
+    if cookies then
+        local their_cookies = theirs["set-cookie"]
+        if type(their_cookies) == "table" then
+            for _, v in ipairs(their_cookies) do
+                cookies[#cookies + 1] = v
+            end
+        elseif their_cookies ~= nil then
+            cookies[#cookies + 1] = their_cookies
+        end
+        kong.response.set_header("Set-Cookie", cookies)
+    end
+end
+
+
 -- Runs for every response of the route, including answers of other
 -- plugins (kong.response.exit) and of this one.
 function SupertokensHandler:header_filter(kconf)
@@ -381,7 +414,7 @@ function SupertokensHandler:header_filter(kconf)
     end
 
     if p.relay then
-        add_response_headers(p.relay)
+        add_relay_headers(p.relay)
     end
     add_response_headers(cors.headers(st.conf, req))
 end

@@ -69,7 +69,7 @@ describe("payload text as node prints it", function()
         local res = assert(http.request(srv.port, { path = "/payload-text" }))
         assert.equal(200, res.status, res.body)
         local out = assert(cjson.decode(res.body))
-        assert.equal(440, out.n)
+        assert.equal(447, out.n)
         assert.same({}, out.wrong)
         assert.same({}, out.slow)
         -- the fast path is only taken where the text is node's already

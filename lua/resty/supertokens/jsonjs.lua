@@ -19,6 +19,7 @@ local char = string.char
 local concat = table.concat
 local find = string.find
 local floor = math.floor
+local frexp = math.frexp
 local format = string.format
 local getmetatable = getmetatable
 local huge = math.huge
@@ -378,6 +379,31 @@ end
 ------------------------------------------------------------------------
 -- JSON.stringify
 
+-- The p-digit string m one unit up or down in its last digit, or nil
+-- when that needs another number of digits (999 + 1, 100 - 1).
+local function digit_step(m, up)
+    local i = #m
+    local d = up and 1 or -1
+    local out = {}
+    while i >= 1 do
+        local c = byte(m, i) - 48 + d
+        if c == 10 then
+            out[i], d = "0", 1
+        elseif c == -1 then
+            out[i], d = "9", -1
+        else
+            out[i], d = char(48 + c), 0
+            break
+        end
+        i = i - 1
+    end
+    if d ~= 0 or (i == 1 and out[1] == "0") then
+        return nil
+    end
+    return sub(m, 1, i - 1) .. concat(out, "", i, #m)
+end
+
+
 -- Number.prototype.toString(): shortest round-trip digits, exponent form
 -- outside [1e-7, 1e21).
 local function number_tostring(x)
@@ -393,13 +419,44 @@ local function number_tostring(x)
         x = -x
     end
     local digits, exp
+    -- x = 2^k: the doubles below x are half as far apart as those above
+    local pow2 = frexp(x) == 0.5
     for p = 1, 17 do
         local s = format("%." .. (p - 1) .. "e", x)
-        if tonumber(s) == x then
+        local back = tonumber(s)
+        if back == x or pow2 and p > 1 then
             local m, e = s:match("^(%d[%.%d]*)e([-+]%d+)$")
-            digits = m:gsub("%.", "")
-            exp = tonumber(e)
-            break
+            m = m:gsub("%.", "")
+            e = tonumber(e)
+            if back == x then
+                -- Half way between two p-digit values (x's exact digits
+                -- are these p and a 5), string.format rounds away from
+                -- zero; ECMAScript takes the even one when both read back
+                -- (1979761527839043.25 is ...043.2).  Both can read back
+                -- only from 16 digits on: below, half a unit of the last
+                -- digit is more than half the gap between doubles.
+                local tail = p >= 16 and format("%." .. (p + 24) .. "e", x)
+                                         :match("^%d%.?(%d*)e"):sub(p)
+                if tail and tail:match("^50*$") and byte(m, #m) % 2 == 1
+                then
+                    local t = digit_step(m, false)
+                    if t and tonumber(t .. "e" .. (e - p + 1)) == x then
+                        m = t
+                    end
+                end
+                digits, exp = m, e
+                break
+            end
+            -- At a power of two the nearest p digits may miss x while the
+            -- next p digits on x's side still read back as x.  ECMAScript
+            -- takes the fewest digits that read back (2^-44 is
+            -- 5.684341886080802e-14, whose nearest 16 digits ...8015 do
+            -- not).
+            local t = digit_step(m, back < x)
+            if t and tonumber(t .. "e" .. (e - p + 1)) == x then
+                digits, exp = t, e
+                break
+            end
         end
     end
     digits = digits:gsub("0+$", "")

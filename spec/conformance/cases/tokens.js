@@ -71,6 +71,17 @@ const TOKENS = [
             + '"n":[1,2.50,1e3,-0],"big":12345678901234567890,'
             + '"s":"\\u0041\\/\\u00e9","10":"ten","9":"nine","o":{"2":1,"1":2}}' }),
         "ok"],
+    // Number.prototype.toString prints the fewest digits that read back
+    // as the same double; at a power of two the nearest decimal of that
+    // length may not read back while another one does (2^-44 is
+    // 5.684341886080802e-14, not ...8015e-14)
+    ["payload numbers that are powers of two",
+        (c) => {
+            const p = JSON.stringify(c.mint().payload);
+            return c.T({ payloadRaw: p.replace(/\}$/, ',"n":[' +
+                "5.684341886080802e-14,8.98846567431158e+307," +
+                "2.2250738585072014e-308,7.120236347223045e-307]}") });
+        }, "ok"],
     ["pretty-printed payload",
         (c) => c.T({ payloadRaw: `{\n  "sub" : "user-1",\n  "exp" : `
             + `${nowS() + 3600},\t"iat": ${nowS()}, "tId": "public",`

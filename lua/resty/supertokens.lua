@@ -292,6 +292,40 @@ end
 -- Request view and environment for the decision
 ------------------------------------------------------------------------
 
+-- A header value as node's parser hands it over: without the spaces and
+-- tabs around it (HTTP's OWS).  nginx drops the spaces only, so a tab
+-- stays: "anti-csrf: <TAB>tok" is "\ttok" to nginx and "tok" to node
+-- (VIA_TOKEN would fail), "Authorization: <TAB>Bearer t" would not start
+-- with "Bearer ".  Most values have neither at either end.
+local function ows_trim(v)
+    if v == nil then
+        return nil
+    end
+    local n = #v
+    local a, z = str_byte(v, 1), str_byte(v, n)
+    if a ~= 9 and a ~= 32 and z ~= 9 and z ~= 32 then
+        return v
+    end
+    local i, j = 1, n
+    while i <= j do
+        local c = str_byte(v, i)
+        if c ~= 9 and c ~= 32 then
+            break
+        end
+        i = i + 1
+    end
+    while j >= i do
+        local c = str_byte(v, j)
+        if c ~= 9 and c ~= 32 then
+            break
+        end
+        j = j - 1
+    end
+    return str_sub(v, i, j)
+end
+_M._ows_trim = ows_trim
+
+
 -- One header of a headers table shaped like ngx.req.get_headers() /
 -- kong.request.get_headers() (lower-case names; repeated headers as
 -- lists), as node reads it.
@@ -299,13 +333,17 @@ local function header_value(headers, lname)
     local v = headers[lname]
     if type(v) == "table" then
         -- node's http parser: duplicate Authorization headers keep the
-        -- first; other duplicates are joined with ", ".
+        -- first; other duplicates are joined with ", " (each trimmed).
         if lname == "authorization" then
-            return v[1]
+            return ows_trim(v[1])
         end
-        return concat(v, ", ")
+        local list = {}
+        for i = 1, #v do
+            list[i] = ows_trim(v[i])
+        end
+        return concat(list, ", ")
     end
-    return v
+    return ows_trim(v)
 end
 
 
@@ -365,7 +403,7 @@ local HEADER_VARS = {
 local request_mt = {
     __call = function(st, lname)
         if lname == "authorization" then
-            return ngx_var.http_authorization
+            return ows_trim(ngx_var.http_authorization)
         end
         local headers = st.headers
         if not headers then

@@ -94,6 +94,20 @@ add("POST cookie, anti-csrf header mismatch", {
         ["anti-csrf", "nope"]],
     exp: (c) => csrfCookie(c, { acClaim: AC, acHeader: "nope" }),
 });
+// Spaces and tabs around a header value are not part of it (HTTP's OWS):
+// node's parser drops both, nginx only the spaces.
+add("POST cookie, anti-csrf header with tabs around (OWS)", {
+    method: "POST",
+    headers: (c) => [cookie(at(c.T({ antiCsrfToken: AC }))),
+        ["anti-csrf", "\t" + AC + " \t"]],
+    exp: (c) => csrfCookie(c, { acClaim: AC, acHeader: AC }),
+});
+add("POST cookie, two anti-csrf headers with tabs (each trimmed, joined)", {
+    method: "POST",
+    headers: (c) => [cookie(at(c.T({ antiCsrfToken: AC + ", " + AC }))),
+        ["anti-csrf", AC + "\t"], ["anti-csrf", "\t" + AC]],
+    exp: (c) => csrfCookie(c, { acClaim: AC, acHeader: AC }),
+});
 add("POST cookie, anti-csrf header differs in case", {
     method: "POST",
     headers: (c) => [cookie(at(c.T({ antiCsrfToken: AC }))),

@@ -67,6 +67,14 @@ module.exports = [
     { name: "'Bearer ' + token + trailing spaces",
         headers: (c) => [["Authorization", "Bearer " + c.T() + "   "]],
         exp: (c) => via(c, "header", "ok") },
+    // Spaces and tabs around a header value are not part of it (HTTP's
+    // OWS): node's parser drops both, nginx only the spaces.
+    { name: "tab before 'Bearer ' (OWS)",
+        headers: (c) => [["Authorization", "\tBearer " + c.T()]],
+        exp: (c) => via(c, "header", "ok") },
+    { name: "tabs and spaces around the Authorization value (OWS)",
+        headers: (c) => [["Authorization", " \t Bearer " + c.T() + "\t \t"]],
+        exp: (c) => via(c, "header", "ok") },
     { name: "'Bearer ' with empty remainder",
         headers: () => [["Authorization", "Bearer "]], exp: "unauth" },
     { name: "'Bearer ' with spaces only",

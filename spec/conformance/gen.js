@@ -83,7 +83,127 @@ const MINT_MUTATIONS = [
         "cty", "zip", "b64", "foo"])]: r.pick(["x", false, 1]) } })],
     ["custom claims", (r) => ({ claims: { n: r.int(1000),
         arr: [1, "two", null], o: { deep: { er: r.chance(0.5) } } } })],
+    // Payload text a core would not print but node reads: members appended
+    // as raw JSON text (number forms, escapes, index-like names, nesting),
+    // so the answer body must be JSON.stringify(JSON.parse(text)).
+    ["raw members", (r) => ({ rawTail: rawMembers(r) })],
+    // st-ev with a value as raw text: with EmailVerification the 403's
+    // claimValidationErrors print it back (actualValue)
+    ["st-ev raw", (r) => ({ ev: false, rawTail: ',"st-ev":{"v":' +
+        rawValue(r, 1) + ',"t":' + (Date.now() - r.pick([0, 20000])) +
+        "}" })],
+    ["raw time claim", (r) => ({ rawTime: [r.pick(["exp", "iat", "nbf"]),
+        r.pick(RAW_TIME)] })],
+    ["sub exotic", (r) => ({ sub: r.pick(EXOTIC_STRINGS) })],
+    ["handle exotic", (r) => ({ sessionHandle: r.pick(EXOTIC_STRINGS
+        .filter(Boolean)) })],
+    ["rsub exotic", (r) => ({ rsub: r.pick(EXOTIC_STRINGS) })],
+    ["tId exotic", (r) => ({ set: { tId: r.pick(["", "T1", "a b", "ü",
+        0, 5, false, [], {}, "public "]) } })],
+    ["time exotic", (r) => ({ set: { [r.pick(["exp", "iat", "nbf"])]:
+        r.pick([0, -0, -1, 0.5, 1e15, 2 ** 53, 2 ** 31, -1e10,
+            nowS() + 3600.999, nowS() - 0.001, 1e21, 5e-324]) } })],
+    ["anti-csrf claim exotic", (r) => ({ antiCsrfToken: r.pick(["",
+        " ac-gen", "ac-gen ", "AC-GEN", "ac-gen\u00e9", 0, 1, true, [],
+        {}]) })],
+    ["shape mix", (r) => r.pick([
+        { version: "3", tId: "t1" }, { version: "4", rsub: "other" },
+        { version: "3", drop: ["rsub"], tId: null },
+        { version: "4", drop: ["rsub", "tId"] },
+        { version: "5", claims: { userId: "legacy-u", userData: { a: 1 } } },
+        { version: "5", drop: ["iss"] },
+        { version: "2", drop: ["rsub", "tId"] },
+        { version: " 4", drop: ["rsub"] },
+        { version: "4.9", drop: ["rsub"] },
+        { version: "3abc", drop: ["rsub"] },
+    ])],
+    ["header exotic", (r) => ({ header: { [r.pick(["kid", "typ", "alg",
+        "version"])]: r.pick(["", " ", "ü", 0, null, [], {}, "JWT ",
+        "RS256 "]) } })],
+    ["st-ev exotic", (r) => ({ ev: false, claims: { "st-ev": r.pick([
+        { v: true }, { v: false }, { v: "true", t: Date.now() },
+        { v: 1, t: Date.now() }, { v: true, t: "x" },
+        { v: true, t: Date.now() + 1e9 }, { v: false, t: 0 },
+        { v: true, t: Date.now() / 1000 }, [], "x", 0, false,
+        { v: false, t: Date.now() - 1e6 }]) } })],
 ];
+
+// Raw JSON text pieces for "raw members" (names and values as text).
+const RAW_NUMBERS = ["0", "-0", "1", "1.0", "1.50", "1e2", "1E2", "1e+2",
+    "1e-2", "1E-7", "1e-7", "1e21", "1e20", "123456789012345678", "0.1",
+    "0.000001", "0.0000001", "-0.0", "5e-324", "1.7976931348623157e308",
+    "9007199254740993", "2.5e-3", "0e5", "-0e-5", "12.340e1",
+    "5.684341886080802e-14", "8.98846567431158e+307", "1979761527839043.25",
+    "4503599627370497.5", "0.30000000000000004", "1e-300", "123e-20",
+    "100000000000000000000000", "-1.5e-9"];
+const RAW_STRINGS = ['"a\\u0041"', '"\\/p"', '"\\t\\n"', '"\\u2028\\u2029"',
+    '"\u2028"', '"\\u00e9"', '"é"', '"\\ud83d\\ude00"', '"😀"',
+    '"\\u0000"', '"\\u001F"', '"\\u007f"', '"\u007f"', '"\\b\\f"',
+    '"<&>"', '""', '"\\""', '"\\\\"', '"\ufeff"', '"\\ufeff"'];
+const RAW_NAMES = ["a", "0", "1", "10", "9", "01", "-1", "1.5",
+    "4294967294", "4294967295", "4294967296", "__proto__", "constructor",
+    "", "é", "a b", "00", " 1", "\\u0030", "sub2", "\\u00e9x"];
+// NOW[+-S]: the current second (plus S) as an integer, then the rest as
+// text ("NOW+3600.0" is now + 3600 written with a fraction).
+const RAW_TIME = ["NOW+3600.0", "NOW+3600.5", "NOWe0", "1.8e9", "18e8",
+    "NOW+3600E0", "-0", "4102444800.000", "NOW-5.0", "NOW+10.25",
+    "NOW+3600e-0", "NOW+36000e-1", "0.0", "NOW-100000.5"];
+
+function rawTimeText(v) {
+    const m = /^NOW([+-]\d+)?(.*)$/.exec(v);
+    if (!m) return v;
+    return String(nowS() + Number(m[1] || 0)) + m[2];
+}
+
+// A minted token's payload text with raw members appended or one time
+// claim replaced by raw text.
+function rawPayload(c, o) {
+    const { rawTail, rawTime, ...rest } = o;
+    let txt = JSON.stringify(c.mint({ sub: "gen-user", ...rest }).payload);
+    if (rawTime) {
+        const [k, v] = rawTime;
+        const re = new RegExp(`"${k}":[^,}]*`);
+        const member = `"${k}":${rawTimeText(v)}`;
+        txt = re.test(txt) ? txt.replace(re, member)
+            : txt.slice(0, -1) + "," + member + "}";
+    }
+    if (rawTail) txt = txt.slice(0, -1) + rawTail + "}";
+    return { ...rest, payloadRaw: txt };
+}
+
+function rawValue(r, d) {
+    const t = r.int(d > 2 ? 3 : 6);
+    if (t === 0) return r.pick(RAW_NUMBERS);
+    if (t === 1) return r.pick(RAW_STRINGS);
+    if (t === 2) return r.pick(["true", "false", "null"]);
+    if (t === 3) {
+        const n = r.int(4);
+        const a = [];
+        for (let i = 0; i < n; i++) a.push(rawValue(r, d + 1));
+        return "[" + a.join(r.pick([",", " , "])) + "]";
+    }
+    return "{" + rawMembers(r, d + 1).slice(1) + "}";
+}
+
+function rawMembers(r, d = 0) {
+    const n = 1 + r.int(4);
+    const used = new Set();
+    let out = "";
+    for (let i = 0; i < n; i++) {
+        const k = r.pick(RAW_NAMES);
+        // "\u0030" is "0": the same name twice would be a duplicate
+        const plain = k.replace(/\\u0030/, "0").replace(/\\u00e9/, "é");
+        if (used.has(plain)) continue;
+        used.add(plain);
+        out += "," + (r.chance(0.2) ? " " : "") + JSON.stringify(k)
+            .replace(/\\\\/g, "\\") + ":" + rawValue(r, d);
+    }
+    return out;
+}
+
+const EXOTIC_STRINGS = ["", " ", "ü", "😀", "a\u2028b", "\u007f", "a\tb",
+    'q"uote', "back\\slash", "x".repeat(2000), "\u00a0nbsp\u00a0",
+    "\ufeffbom", "mixed Ünïcødé ✓", "<script>", "null", "0"];
 
 // Mutations of the encoded token string (after signing).
 const STRING_MUTATIONS = [
@@ -141,20 +261,48 @@ function buildCase(i, r, seed) {
         "dup", "sRefreshToken=x"]);
     const bearerPrefix = r.pick(["Bearer ", "Bearer ", "Bearer ", "bearer ",
         "Bearer  "]);
-    const label = `gen#${i} ${mut[0]}/${smut[0]} ${transport} ${method} ` +
-        `${route}${register ? " reg" : ""}${rid !== undefined ? " rid" : ""}` +
-        `${ac ? " ac=" + ac : ""}${extraCookie ? " +" + extraCookie : ""}`;
+    // Request oddities (half of the cases): WebDAV and other methods node
+    // parses, repeated anti-csrf / rid lines, st-auth-mode, how the Cookie
+    // header is written, Origin values, a query string, Authorization
+    // trailing whitespace.
+    const odd = r.chance(0.5);
+    const x = !odd ? {} : {
+        method: r.pick([null, null, "PROPFIND", "REPORT", "SEARCH",
+            "PURGE", "LINK", "MKCOL", "COPY", "LOCK", "MERGE", "QUERY"]),
+        dupAc: r.chance(0.2),
+        dupRid: r.chance(0.15),
+        acPad: r.pick([null, null, null, " ", "\t", " \t"]),
+        bearerLead: r.pick(["", "", "", "\t", " ", "\t "]),
+        authMode: r.pick([undefined, undefined, "cookie", "header", "Header",
+            ""]),
+        cookieStyle: r.pick(["plain", "nospace", "quoted", "json",
+            "json-pct", "split", "spaces", "empty-first", "tabs", "trailing",
+            "pct"]),
+        origin: r.pick([undefined, "null", "http://evil.example",
+            "http://localhost:3000/"]),
+        query: r.chance(0.1),
+        bearerTail: r.pick(["", "", "\t", " ", "\t "]),
+    };
+    const method2 = x.method || method;
+    const route2 = x.query ? route + "?a=1&sAccessToken=x" : route;
+    const label = `gen#${i} ${mut[0]}/${smut[0]} ${transport} ${method2} ` +
+        `${route2}${register ? " reg" : ""}${rid !== undefined ? " rid" : ""}` +
+        `${ac ? " ac=" + ac : ""}${extraCookie ? " +" + extraCookie : ""}` +
+        (odd ? " odd:" + Object.entries(x).filter(([k, v]) => v &&
+            k !== "method" && k !== "query").map(([k, v]) =>
+            (v === true ? k : k + "=" + JSON.stringify(v))).join(",") : "");
     // The random draws for the token happen at setup time, from a PRNG
     // seeded per case, so the run is reproducible from the seed.
     const caseSeed = (seed ^ Math.imul(i + 1, 0x9E3779B1)) >>> 0;
     return {
         name: label,
-        method, route,
+        method: method2, route: route2,
         setup: async (c) => {
             const rr = prng(caseSeed);
-            const o = mut[1](rr, c);
+            let o = mut[1](rr, c);
             let t;
             try {
+                if (o.rawTail || o.rawTime) o = rawPayload(c, o);
                 t = c.T({ sub: "gen-user", ...o });
             } catch (e) {
                 t = c.T({ sub: "gen-user" });
@@ -176,20 +324,49 @@ function buildCase(i, r, seed) {
             const cookies = [];
             if (transport === "header" || transport === "both" ||
                 transport === "both-other") {
-                h.push(["Authorization", bearerPrefix + d.t]);
+                h.push(["Authorization", (x.bearerLead || "") +
+                    bearerPrefix + d.t +
+                    (x.bearerTail || "")]);
             }
+            const st = x.cookieStyle || "plain";
+            const atc = (t) => {
+                if (st === "quoted") return `sAccessToken="${t}"`;
+                if (st === "json") return `sAccessToken=j:"${t}"`;
+                if (st === "json-pct") return `sAccessToken=j:%22${t}%22`;
+                if (st === "spaces") return `sAccessToken = ${t} `;
+                if (st === "tabs") return `\tsAccessToken=\t${t}\t`;
+                if (st === "pct") return "sAccessToken=" +
+                    t.replace(/[.\-_]/g, (ch) => "%" +
+                        ch.charCodeAt(0).toString(16).toUpperCase());
+                return "sAccessToken=" + t;
+            };
+            if (st === "empty-first") cookies.push("sAccessToken=");
             if (transport === "cookie" || transport === "both") {
-                cookies.push("sAccessToken=" + d.t);
+                cookies.push(atc(d.t));
             }
             if (transport === "both-other") {
-                cookies.push("sAccessToken=" + d.t2);
+                cookies.push(atc(d.t2));
             }
-            if (extraCookie === "dup") cookies.push("sAccessToken=" + d.t2);
+            if (extraCookie === "dup") cookies.push(atc(d.t2));
             else if (extraCookie) cookies.push(extraCookie);
-            if (cookies.length) h.push(["Cookie", cookies.join("; ")]);
+            if (cookies.length) {
+                if (st === "split") {
+                    for (const ck of cookies) h.push(["Cookie", ck]);
+                } else {
+                    h.push(["Cookie", cookies.join(st === "nospace" ? ";"
+                        : st === "spaces" ? " ;  " : "; ") +
+                        (st === "trailing" ? ";" : "")]);
+                }
+            }
             if (rid !== undefined) h.push(["rid", rid]);
-            if (ac) h.push(["anti-csrf", ac]);
+            if (x.dupRid) h.push(["rid", "session"]);
+            if (ac) {
+                h.push(["anti-csrf", x.acPad ? x.acPad + ac + x.acPad : ac]);
+            }
+            if (x.dupAc) h.push(["anti-csrf", ac || "ac-gen"]);
+            if (x.authMode !== undefined) h.push(["st-auth-mode", x.authMode]);
             if (origin) h.push(["Origin", c.origin]);
+            else if (x.origin) h.push(["Origin", x.origin]);
             return h;
         },
     };

@@ -9,7 +9,8 @@
 //      SDK instance, a self-check of the harness)
 //      CONFORMANCE_SEED (default: time-based, printed)
 //      CONFORMANCE_GEN=2000 (generated cases, spread over the configs)
-//      CONFORMANCE_CONFIGS=default,viaToken  CONFORMANCE_ONLY=<regex>
+//      CONFORMANCE_CONFIGS=default,viaToken (also the extra ones of
+//      configs.js, which run only when named)  CONFORMANCE_ONLY=<regex>
 //      CONFORMANCE_PORT=27300 (core; the sides use the next ports)
 //      CONFORMANCE_VERBOSE=1 (print every case)  CONFORMANCE_KEEP=1 (keep the
 //      temp dir with keys and process logs; kept anyway on failure)
@@ -290,6 +291,7 @@ async function runConfig(cfg, cases, known, core, kids, stateDir, logStream,
                 if (knownHit) result.known++;
                 if (VERBOSE) {
                     result.lines.push(`  ok   [${cfg.name}] ${c.name}` +
+                        " => " + outcomeOf(va, cfg) +
                         (knownHit ? " (known difference)" : ""));
                 }
             }
@@ -325,8 +327,10 @@ async function main() {
     for (const sig of ["SIGINT", "SIGTERM"]) {
         process.on(sig, () => { cleanup(); process.exit(130); });
     }
-    const selected = CONFIGS.filter((c) => !env.CONFORMANCE_CONFIGS ||
-        env.CONFORMANCE_CONFIGS.split(",").includes(c.name));
+    // extra configurations run only when named
+    const selected = CONFIGS.filter((c) => (!env.CONFORMANCE_CONFIGS &&
+        !c.extra) || (env.CONFORMANCE_CONFIGS || "").split(",")
+        .includes(c.name));
     console.log(`conformance: target=${TARGET} seed=${SEED} generated=${GEN}` +
         ` configs=${selected.map((c) => c.name).join(",")} logs=${logFile}`);
 

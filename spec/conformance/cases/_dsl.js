@@ -13,7 +13,9 @@
 
 const info = (cfg) => ({
     transfer: cfg.env.ST_TOKEN_TRANSFER_METHOD || "any",
-    csrf: cfg.env.ST_ANTI_CSRF ||
+    // the SDK's default follows SameSite (none across sites): the
+    // configurations that get VIA_CUSTOM_HEADER that way say so
+    csrf: cfg.env.ST_ANTI_CSRF || cfg.csrf ||
         (cfg.name === "crossSite" ? "VIA_CUSTOM_HEADER" : "NONE"),
     ev: (cfg.env.ST_EMAIL_VERIFICATION || "").toUpperCase() === "REQUIRED",
     statik: cfg.env.ST_USE_DYNAMIC_ACCESS_TOKEN_SIGNING_KEY === "false",

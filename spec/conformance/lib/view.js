@@ -65,9 +65,13 @@ function frontToken(v) {
     if (v === "remove") return "remove";
     try {
         const std = /^[A-Za-z0-9+/]*={0,2}$/.test(v);
-        const j = JSON.parse(Buffer.from(v, "base64").toString("utf8"));
+        const txt = Buffer.from(v, "base64").toString("utf8");
+        const j = JSON.parse(txt);
+        // and as text (number forms, escapes, member order), clock values
+        // masked
         const out = { uid: j.uid, ate: j.ate, up: j.up,
-            keys: Object.keys(j).join(","), standardBase64: std };
+            keys: Object.keys(j).join(","), standardBase64: std,
+            text: maskTimes(txt) };
         if (j.up && typeof j.up.exp === "number") {
             out.ateIsExpMs = j.ate === j.up.exp * 1000;
         }

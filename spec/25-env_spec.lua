@@ -156,6 +156,10 @@ describe("resty.supertokens.env", function()
         local c = from({ ST_CONNECTION_URI = "http://x",
                          ST_COOKIE_SAME_SITE = "Strict" })
         assert.equal("strict", c.session.cookie_same_site)
+        -- trimmed too, as the SDK's cookieSameSite
+        c = from({ ST_CONNECTION_URI = "http://x",
+                   ST_COOKIE_SAME_SITE = " None\t" })
+        assert.equal("none", c.session.cookie_same_site)
     end)
 
     it("bad values for config.new name the config field", function()

@@ -139,8 +139,11 @@ function _M.config(opts)
                              { "NONE", "VIA_TOKEN", "VIA_CUSTOM_HEADER" })
     local transfer = choice("ST_TOKEN_TRANSFER_METHOD", string_lower,
                             { "any", "cookie", "header" })
-    local same_site = choice("ST_COOKIE_SAME_SITE", string_lower,
-                             { "strict", "lax", "none" })
+    -- The SDK trims cookieSameSite before it lower-cases it
+    -- (normaliseSameSiteOrThrowError): " Strict " is strict to it.
+    local same_site = choice("ST_COOKIE_SAME_SITE", function(v)
+                                 return string_lower(v:match("^%s*(.-)%s*$"))
+                             end, { "strict", "lax", "none" })
 
     local conf = {
         connection_uri = str("ST_CONNECTION_URI"),

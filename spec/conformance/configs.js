@@ -31,7 +31,7 @@ module.exports = [
     // default SameSite / anti-CSRF choice across sites and protocols.
     { name: "xRootPath", extra: true, env: { ...base,
         ST_API_BASE_PATH: "/", ST_API_DOMAIN: "http://LOCALHOST:3001/",
-        ST_COOKIE_SAME_SITE: "Strict", ST_EMAIL_VERIFICATION: "REQUIRED" } },
+        ST_COOKIE_SAME_SITE: " Strict ", ST_EMAIL_VERIFICATION: "REQUIRED" } },
     { name: "xDeepPath", extra: true, env: { ...base,
         ST_API_BASE_PATH: "/api/v1/auth/", ST_COOKIE_SECURE: "true",
         ST_ANTI_CSRF: "VIA_CUSTOM_HEADER",

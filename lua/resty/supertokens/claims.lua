@@ -9,6 +9,7 @@
 
 local jsonjs = require "resty.supertokens.jsonjs"
 local normalise = require "resty.supertokens.normalise"
+local token = require "resty.supertokens.token"
 
 local find = string.find
 local huge = math.huge
@@ -148,6 +149,33 @@ end
 ------------------------------------------------------------------------
 -- JavaScript value semantics
 
+local concat = table.concat
+
+-- String(v) of an array: Array.prototype.join(","), null as "", arrays
+-- inside joined the same way ([[5]] is "5").
+local function array_string(a)
+    local parts = {}
+    for i = 1, a.n do
+        local e = a[i]
+        local t = type(e)
+        if e == nil or e == NULL then
+            parts[i] = ""
+        elseif t == "number" then
+            parts[i] = jsonjs.number_tostring(e) or "NaN"
+        elseif t == "boolean" then
+            parts[i] = e and "true" or "false"
+        elseif t == "string" then
+            parts[i] = e
+        elseif jsonjs.is_array(e) then
+            parts[i] = array_string(e)
+        else
+            parts[i] = "[object Object]"
+        end
+    end
+    return concat(parts, ",", 1, a.n)
+end
+
+
 --- ToNumber() for the `t` member (relational operators, subtraction).
 local function to_number(v)
     local t = type(v)
@@ -160,7 +188,9 @@ local function to_number(v)
     elseif t == "boolean" then
         return v and 1 or 0
     elseif t == "string" then
-        local s = v:match("^[%s]*(.-)[%s]*$")
+        -- StringToNumber trims what String.prototype.trim() does: also
+        -- NBSP, U+FEFF, U+2028, U+3000... (" 1700000000000" is a time)
+        local s = token.js_trim(v)
         if s == "" then
             return 0
         end
@@ -184,15 +214,9 @@ local function to_number(v)
         end
         return NAN
     elseif jsonjs.is_array(v) then
-        if v.n == 0 then
-            return 0
-        elseif v.n == 1 and type(v[1]) ~= "table" then
-            if v[1] == NULL then
-                return 0
-            end
-            return to_number(tostring(v[1]))
-        end
-        return NAN
+        -- ToPrimitive: the array as a string ([x] is String(x), to full
+        -- precision; [[x]] too), then that string as a number
+        return to_number(array_string(v))
     end
     return NAN
 end

@@ -53,6 +53,18 @@ add("st-ev false, 60 s old, core says not verified (403)", {
     setup: (c) => user(c, false),
     tok: (c) => ({ sub: USER, claims: ev(false, 60000) }),
     exp: (c) => via(c, "header", evOr("claim")(c)) });
+// t is read with ToNumber: String.prototype.trim()'s whitespace (NBSP,
+// U+2028, U+FEFF) around it, or an array holding it, is still a time
+add("st-ev false, 60 s old, t with NBSP / U+2028 around (refetch, 200)", {
+    setup: (c) => user(c, true),
+    tok: (c) => ({ sub: USER, claims: { "st-ev": { v: false,
+        t: "\u00a0" + (Date.now() - 60000) + "\u2028" } } }),
+    exp: (c) => via(c, "header", "ok") });
+add("st-ev false, 60 s old, t as [[t]] (refetch, 200)", {
+    setup: (c) => user(c, true),
+    tok: (c) => ({ sub: USER, claims: { "st-ev": { v: false,
+        t: [[Date.now() - 60000]] } } }),
+    exp: (c) => via(c, "header", "ok") });
 add("st-ev missing, core says verified, header (new token)", {
     setup: (c) => user(c, true),
     tok: (c) => ({ sub: USER, ev: false }),

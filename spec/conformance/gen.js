@@ -125,7 +125,16 @@ const MINT_MUTATIONS = [
         { v: 1, t: Date.now() }, { v: true, t: "x" },
         { v: true, t: Date.now() + 1e9 }, { v: false, t: 0 },
         { v: true, t: Date.now() / 1000 }, [], "x", 0, false,
-        { v: false, t: Date.now() - 1e6 }]) } })],
+        { v: false, t: Date.now() - 1e6 },
+        // t as ToNumber reads it: trimmed by String.prototype.trim(),
+        // arrays as their joined string
+        { v: false, t: "\u00a0" + (Date.now() - 60000) + "\u2028" },
+        { v: false, t: "\u3000" + (Date.now() - 60000) + "\ufeff" },
+        { v: false, t: " " + (Date.now() - 60000) },
+        { v: false, t: [[Date.now() - 60000]] },
+        { v: false, t: [Date.now() - 60000.5] },
+        { v: false, t: ["", ""] }, { v: false, t: [null] },
+        { v: false, t: "0x" + (Date.now() - 60000).toString(16) }]) } })],
 ];
 
 // Raw JSON text pieces for "raw members" (names and values as text).

@@ -365,6 +365,11 @@ describe("decide: Appendix A branches", function()
         assert.is_false(csrf.latin1_equals_utf8("\172", "\226\130\172"))
         assert.is_false(csrf.latin1_equals_utf8("\195", "\195"))
         assert.is_false(csrf.latin1_equals_utf8("\233", "\195\041"))
+        -- what node sends on (core body, echo): the characters in UTF-8
+        assert.equal("ac-\195\169\194\128\195\191",
+                     csrf.latin1_to_utf8("ac-\233\128\255"))
+        assert.equal("ascii", csrf.latin1_to_utf8("ascii"))
+        assert.is_nil(csrf.latin1_to_utf8(nil))
     end)
 
     it("custom status codes (Appendix C customCodes: 440/499)", function()

@@ -1089,7 +1089,10 @@ local function decorate(st)
                 cookies = cookies or {}
                 cookies[#cookies + 1] = value
             elseif ngx_header[name] == nil then
-                ngx_header[name] = value
+                -- an empty value would clear the header (node sends
+                -- "anti-csrf:" when the request's was empty); a client
+                -- reads " " as "", as for set_headers()
+                ngx_header[name] = value == "" and " " or value
             end
         end
         if cookies then

@@ -3,6 +3,10 @@
 -- @module resty.supertokens.csrf
 
 local byte = string.byte
+local char = string.char
+local find = string.find
+local floor = math.floor
+local gsub = string.gsub
 
 local _M = { _VERSION = "0.1.0" }
 
@@ -62,6 +66,21 @@ local function latin1_equals_utf8(latin1, utf8)
     return i > n
 end
 _M.latin1_equals_utf8 = latin1_equals_utf8
+
+
+--- The header's text as node holds it, in UTF-8: node reads header bytes
+-- as latin1 (a character per byte) and writes the characters out as
+-- UTF-8 (the core call's JSON, the anti-csrf echo), so byte 0xE9 is
+-- "\195\169".  ASCII (every real anti-CSRF token) is returned as it is.
+function _M.latin1_to_utf8(s)
+    if s == nil or not find(s, "[\128-\255]") then
+        return s
+    end
+    return (gsub(s, "[\128-\255]", function(c)
+        local b = byte(c)
+        return char(0xC0 + floor(b / 64), 0x80 + b % 64)
+    end))
+end
 
 
 --- VIA_TOKEN: the request's `anti-csrf` header must equal the token's

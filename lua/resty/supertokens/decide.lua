@@ -570,7 +570,9 @@ local function new_ctx(info, raw, transfer, parse, csrf_header, do_csrf,
                        verified, now_ms)
     return {
         info = info, raw = raw, transfer = transfer, parse = parse,
-        csrf_header = csrf_header, do_csrf = do_csrf, verified = verified,
+        -- as node sends it to the core: its characters in UTF-8
+        csrf_header = csrf.latin1_to_utf8(csrf_header), do_csrf = do_csrf,
+        verified = verified,
         now_ms = now_ms,
     }
 end
@@ -755,9 +757,11 @@ function _M.verify(conf, route, req, env)
 
     local headers
     if session.new_token then
+        -- the echo carries the header's characters, written as UTF-8
         headers = outcome.relay(conf, transfer, session.access_token,
                                 session.front_token,
-                                read_once(header, csrf_value), now_ms)
+                                csrf.latin1_to_utf8(
+                                    read_once(header, csrf_value)), now_ms)
     end
     session.tree = nil
     return pass("ok", nil, session, headers)

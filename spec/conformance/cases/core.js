@@ -79,6 +79,22 @@ add("minted token with prth, session registered (header)", {
 add("minted token with prth, session registered (cookie)", {
     setup: (c) => registered(c, { parentRefreshTokenHash1: "abc123" }),
     headers: (c, d) => [cookie(at(d.t))], exp: (c) => via(c, "cookie", "ok") });
+// node echoes the request's anti-csrf header with the new token: an empty
+// one as "anti-csrf:" (an empty value clears an nginx header), and the
+// header's characters (latin1 bytes) go out as UTF-8, to the core too
+add("prth, session registered, empty anti-csrf header (echoed empty)", {
+    setup: (c) => registered(c, { parentRefreshTokenHash1: "abc123" }),
+    headers: (c, d) => [bearer(d.t), ["anti-csrf", ""]],
+    exp: (c) => via(c, "header", "ok") });
+add("prth, session registered, non-ASCII anti-csrf header (echoed)", {
+    setup: (c) => registered(c, { parentRefreshTokenHash1: "abc123" }),
+    headers: (c, d) => [bearer(d.t), ["anti-csrf", "ac-\u00e9"]],
+    exp: (c) => via(c, "header", "ok") });
+add("prth, optional route, empty anti-csrf header (echoed empty)", {
+    route: "/verify-optional",
+    setup: (c) => registered(c, { parentRefreshTokenHash1: "abc123" }),
+    headers: (c, d) => [cookie(at(d.t)), ["anti-csrf", ""]],
+    exp: (c) => (via(c, "cookie", "ok") === "ok" ? "ok" : "none") });
 add("minted token with prth, no session in the core", {
     headers: (c) => [bearer(c.T({ parentRefreshTokenHash1: "abc123" }))],
     exp: (c) => via(c, "header", "clear") });

@@ -279,6 +279,10 @@ function buildCase(i, r, seed) {
         method: r.pick([null, null, "PROPFIND", "REPORT", "SEARCH",
             "PURGE", "LINK", "MKCOL", "COPY", "LOCK", "MERGE", "QUERY"]),
         dupAc: r.chance(0.2),
+        // sent when the case has no anti-csrf of its own: node echoes it
+        // with a new token (empty, or latin1 bytes written as UTF-8)
+        acOdd: r.pick([undefined, undefined, "", " ", "ac-\u00e9",
+            "ac-\u00ff\u0080"]),
         dupRid: r.chance(0.15),
         acPad: r.pick([null, null, null, " ", "\t", " \t"]),
         bearerLead: r.pick(["", "", "", "\t", " ", "\t "]),
@@ -373,6 +377,9 @@ function buildCase(i, r, seed) {
                 h.push(["anti-csrf", x.acPad ? x.acPad + ac + x.acPad : ac]);
             }
             if (x.dupAc) h.push(["anti-csrf", ac || "ac-gen"]);
+            else if (!ac && x.acOdd !== undefined) {
+                h.push(["anti-csrf", x.acOdd]);
+            }
             if (x.authMode !== undefined) h.push(["st-auth-mode", x.authMode]);
             if (origin) h.push(["Origin", c.origin]);
             else if (x.origin) h.push(["Origin", x.origin]);

@@ -112,6 +112,15 @@ function view(res, coreCalls, now = Date.now()) {
         (cookies[name] = cookies[name] || []).push(c);
     }
     out.setCookie = Object.keys(cookies).length ? cookies : undefined;
+    // and as text (attribute order and spelling), values and the digits
+    // and weekday of a non-epoch Expires masked
+    if (h["set-cookie"]) {
+        out.setCookieText = h["set-cookie"].map((l) => l
+            .replace(/^([^=;]*)=[^;]*/, "$1=#")
+            .replace(/Expires=([^;]*)/i, (m, d) => (/1970/.test(d) ? m
+                : "Expires=" + d.replace(/\d/g, "#")
+                    .replace(/^[A-Za-z]{3},/, "#,"))));
+    }
     out.frontToken = frontToken(one(h, "front-token"));
     out.stAccessToken = tokenClass(one(h, "st-access-token"));
     out.stRefreshToken = tokenClass(one(h, "st-refresh-token"));

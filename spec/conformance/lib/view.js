@@ -140,6 +140,9 @@ function view(res, coreCalls, now = Date.now()) {
             "access-control-max-age", "access-control-expose-headers"]
             .includes(k));
     if (other.length) out.acOther = other.sort().join(",");
+    // no header on one side only (an extra Cache-Control, X-…)
+    out.headerNames = Object.keys(h).filter((k) => !IGNORED.has(k)).sort()
+        .join(",");
     if (coreCalls) out.core = coreCalls;
     for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
     return out;

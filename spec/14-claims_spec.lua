@@ -312,6 +312,46 @@ describe("claims: roles and permissions refetch (UserRoles)", function()
                        env.calls[5].body)
     end)
 
+    -- node builds the path as "/<tenantId>/recipe/user/roles".replace(
+    -- /<tenantId>/g, String(tId)): arrays join, and "$&", "$`", "$'", "$$"
+    -- in the value are replacement patterns.  Expected paths printed by
+    -- supertokens-node 24's Querier.getPath for each value.
+    it("the roles path is node's String(tId) through String.prototype.replace", function()
+        local cases = {
+            { '["t1"]', "/t1/recipe/user/roles" },
+            { '["a",["b",null]]', "/a,b,/recipe/user/roles" },
+            { "[]", "//recipe/user/roles" },
+            { "{}", "/[object%20Object]/recipe/user/roles" },
+            { "null", "/null/recipe/user/roles" },
+            { '"x$&y"', "/x%3CtenantId%3Ey/recipe/user/roles" },
+            { '"$`"', "///recipe/user/roles" },
+            { '"$\'"', "//recipe/user/roles/recipe/user/roles" },
+            { '"$$"', "/$/recipe/user/roles" },
+            { '"$$&"', "/$&/recipe/user/roles" },
+            { '"$1"', "/$1/recipe/user/roles" },
+            { '"$<n>"', "/$%3Cn%3E/recipe/user/roles" },
+            { '" p "', "/%20p%20/recipe/user/roles" },
+        }
+        local role_conf = H.conf({ claims = { { claim = "st-role", check = "includes",
+                                                value = "a" } } })
+        for _, c in ipairs(cases) do
+            local payload = H.v5_payload():gsub('"tId":"public"', function()
+                return '"tId":' .. c[1]
+            end)
+            local t = H.jwt(H.V5_HEADER, payload)
+            local env = H.env({ now_ms = now, core = {
+                ["GET " .. c[2]] = '{"status":"OK","roles":["b"]}',
+                ["POST /recipe/session/regenerate"] = regenerate(nil),
+            } })
+            local out = decide.verify(role_conf, decide.route(),
+                                      H.req("GET", { Authorization = "Bearer " .. t }), env)
+            assert.equal("GET " .. c[2], env.calls[1].method .. " " .. env.calls[1].path,
+                         "tId " .. c[1])
+            -- roles ["b"] do not include "a": the claim's 403, not a core error
+            assert.equal(403, out.status, "tId " .. c[1] .. " " .. tostring(out.body))
+        end
+    end)
+
     it("MFA: v=true passes, v=false fails with the SDK reason", function()
         local mfa = H.conf({ claims = { { claim = "st-mfa", check = "mfa_completed" } } })
         local ok = H.v5({ extra = '"st-mfa":{"c":{},"v":true}' })

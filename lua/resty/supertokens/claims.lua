@@ -509,12 +509,26 @@ local function fetch_ev(ctx)
 end
 
 
+-- node: "/<tenantId>" .. tail, then .replace(/<tenantId>/g, String(tId)).
+-- The value is a replacement string, so "$$", "$&", "$`" and "$'" in it
+-- are patterns ($n and $<name> stay as written: the regex has no groups).
 local function tenant_path(payload, tail)
     local tid = jget(payload, "tId")
-    local tenant = tid == nil and "public"
-                   or tid == NULL and "null"
-                   or type(tid) == "table" and "[object Object]"
-                   or js_string(tid)
+    local tenant
+    if tid == nil then
+        tenant = "public"
+    elseif tid == NULL then
+        tenant = "null"
+    elseif jsonjs.is_array(tid) then
+        tenant = array_string(tid)
+    elseif type(tid) == "table" then
+        tenant = "[object Object]"
+    else
+        tenant = js_string(tid)
+    end
+    local substitutions = { ["$"] = "$", ["&"] = "<tenantId>", ["`"] = "/",
+                            ["'"] = tail }
+    tenant = tenant:gsub("%$([%$&`'])", substitutions)
     return normalise.path("/" .. tenant .. tail)
 end
 

@@ -236,6 +236,20 @@ describe("claims: refetch and regenerate (Appendix C emailVerificationRequired)"
         assert.equal("core_unavailable", out.reason)
     end)
 
+    -- node: currLM.recipeUserId.getAsString() === recipeUserId.getAsString(),
+    -- both the raw values (RecipeUserId keeps what it is given)
+    it("a login method matches the session's recipe user id only as the same string", function()
+        local t = H.v5({ sub = "1" })
+        local numeric = cjson.encode({ status = "OK", user = { id = "1",
+            isPrimaryUser = false, emails = {}, loginMethods = { {
+                recipeId = "emailpassword", recipeUserId = 1, email = "a@example.com",
+                tenantIds = { "public" }, timeJoined = 1, verified = true } } } })
+        local out = run(ev, nil, H.req("GET", { Authorization = "Bearer " .. t }), {
+            ["GET /user/id"] = numeric })
+        assert.equal(500, out.status)
+        assert.equal("unknown_user_id", out.reason)
+    end)
+
     it("regenerate UNAUTHORISED -> 401 with clearing", function()
         local out = run(ev, nil, H.req("GET", { Authorization = "Bearer " .. no_ev }), {
             ["GET /user/id"] = user("a@example.com"),

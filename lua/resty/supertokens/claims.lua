@@ -482,7 +482,8 @@ local function fetch_ev(ctx)
         if jsonjs.is_array(methods) then
             for i = 1, methods.n do
                 local lm = methods[i]
-                if js_string(jget(lm, "recipeUserId")) == rid then
+                -- node: === on the raw values (a number 1 is not "1")
+                if jget(lm, "recipeUserId") == rid then
                     found = true
                     email = jget(lm, "email")
                     break

@@ -312,18 +312,20 @@ describe("claims: roles and permissions refetch (UserRoles)", function()
         for i, c in ipairs(env.calls) do
             calls[i] = c.method .. " " .. c.path .. " " .. cjson.encode(c.query or {})
         end
-        -- st-perm (global) first, then st-role (route addition): both fetch roles
+        -- st-perm (global) first, then st-role (route addition): both fetch
+        -- roles, but node's Querier answers a GET it already made for this
+        -- request (same path, params and headers) from its per-request
+        -- cache (userContext._default.coreCallCache): one roles call
         assert.same({
             'GET /tenant1/recipe/user/roles [["userId","user-1"]]',
             'GET /recipe/role/permissions [["role","a"]]',
             'GET /recipe/role/permissions [["role","b"]]',
-            'GET /tenant1/recipe/user/roles [["userId","user-1"]]',
             "POST /recipe/session/regenerate {}",
         }, calls)
         assert.equal("userroles", env.calls[1].rid)
         assert.matches('"st%-perm":{"v":%["read","write"%],"t":' .. now
                        .. '},"st%-role":{"v":%["a","b"%],"t":' .. now .. "}",
-                       env.calls[5].body)
+                       env.calls[4].body)
     end)
 
     -- node builds the path as "/<tenantId>/recipe/user/roles".replace(
@@ -363,6 +365,28 @@ describe("claims: roles and permissions refetch (UserRoles)", function()
                          "tId " .. c[1])
             -- roles ["b"] do not include "a": the claim's 403, not a core error
             assert.equal(403, out.status, "tId " .. c[1] .. " " .. tostring(out.body))
+        end
+    end)
+
+    it("a role listed twice, or as 1 and \"1\", costs one permissions call (node's cache)",
+       function()
+        local t = H.v5({})
+        for _, roles in ipairs({ '["a","a"]', '["1",1]' }) do
+            local env = H.env({ now_ms = now, core = {
+                ["GET /public/recipe/user/roles"] = '{"status":"OK","roles":' .. roles .. "}",
+                ["GET /recipe/role/permissions"] = '{"status":"OK","permissions":["write"]}',
+                ["POST /recipe/session/regenerate"] = regenerate(nil),
+            } })
+            local out = decide.verify(conf, decide.route(),
+                                      H.req("GET", { Authorization = "Bearer " .. t }), env)
+            assert.is_true(out.pass, out.body)
+            local n = 0
+            for _, c in ipairs(env.calls) do
+                if c.path == "/recipe/role/permissions" then
+                    n = n + 1
+                end
+            end
+            assert.equal(1, n, roles)
         end
     end)
 

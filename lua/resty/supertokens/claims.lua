@@ -451,14 +451,41 @@ end
 ------------------------------------------------------------------------
 -- fetchValue through the core
 
+-- node's Querier answers a GET it already made for the same request from
+-- userContext's coreCallCache, keyed by the path, the params (sorted, as
+-- String() prints them) and the headers (here: only rid varies): fetches
+-- of st-perm and st-role share one roles call, a role listed twice one
+-- permissions call.  Nothing between the claim fetches is a POST (which
+-- would empty it), so the cache lives as long as this ctx.
+local function get_cache_key(path, query, rid)
+    local params = {}
+    for i = 1, #query do
+        params[i] = query[i][1] .. "=" .. tostring(query[i][2])
+    end
+    table.sort(params)
+    return path .. ";" .. concat(params, ";") .. ";hdrs;" .. (rid or "")
+end
+
+
 local function core_json(ctx, method, path, query, rid)
     local request = ctx.request
     if not request then
         return nil, "core_unavailable", "no core configured"
     end
-    local body, err = request(method, path, query, nil, rid)
+    local key, body, err
+    if method == "GET" then
+        key = get_cache_key(path, query, rid)
+        body = ctx.get_cache and ctx.get_cache[key]
+    end
     if not body then
-        return nil, "core_unavailable", err
+        body, err = request(method, path, query, nil, rid)
+        if not body then
+            return nil, "core_unavailable", err
+        end
+        if key then
+            ctx.get_cache = ctx.get_cache or {}
+            ctx.get_cache[key] = body
+        end
     end
     local resp = jsonjs.parse(body)
     if not jsonjs.is_object(resp) then

@@ -151,28 +151,40 @@ end
 
 local concat = table.concat
 
--- String(v) of an array: Array.prototype.join(","), null as "", arrays
--- inside joined the same way ([[5]] is "5").
+-- String(v) of a JSON value: numbers to full precision, arrays as
+-- Array.prototype.join(",") (null inside as "", arrays inside joined the
+-- same way: [[5]] is "5"), objects as "[object Object]".
+local js_string
+
 local function array_string(a)
     local parts = {}
     for i = 1, a.n do
         local e = a[i]
-        local t = type(e)
         if e == nil or e == NULL then
             parts[i] = ""
-        elseif t == "number" then
-            parts[i] = jsonjs.number_tostring(e) or "NaN"
-        elseif t == "boolean" then
-            parts[i] = e and "true" or "false"
-        elseif t == "string" then
-            parts[i] = e
-        elseif jsonjs.is_array(e) then
-            parts[i] = array_string(e)
         else
-            parts[i] = "[object Object]"
+            parts[i] = js_string(e)
         end
     end
     return concat(parts, ",", 1, a.n)
+end
+
+js_string = function(v)
+    local t = type(v)
+    if t == "string" then
+        return v
+    elseif t == "number" then
+        return jsonjs.number_tostring(v) or "NaN"
+    elseif t == "boolean" then
+        return v and "true" or "false"
+    elseif v == nil then
+        return "undefined"
+    elseif v == NULL then
+        return "null"
+    elseif jsonjs.is_array(v) then
+        return array_string(v)
+    end
+    return "[object Object]"
 end
 
 
@@ -231,17 +243,6 @@ end
 
 local function last_refetch(payload, key)
     return jget(jget(payload, key), "t")
-end
-
-
---- String(v) of a primitive (for String.prototype.includes).
-local function js_string(v)
-    if type(v) == "number" then
-        return jsonjs.number_tostring(v) or "NaN"
-    elseif type(v) == "boolean" then
-        return v and "true" or "false"
-    end
-    return v
 end
 
 
@@ -527,8 +528,7 @@ local function fetch_ev(ctx)
     end
     resp, why, detail = core_json(ctx, "GET", "/recipe/user/email/verify",
                                   { { "userId", rid },
-                                    { "email", email == NULL and "null"
-                                               or js_string(email) } },
+                                    { "email", js_string(email) } },
                                   "emailverification")
     if not resp then
         return nil, why, detail
@@ -542,18 +542,7 @@ end
 -- are patterns ($n and $<name> stay as written: the regex has no groups).
 local function tenant_path(payload, tail)
     local tid = jget(payload, "tId")
-    local tenant
-    if tid == nil then
-        tenant = "public"
-    elseif tid == NULL then
-        tenant = "null"
-    elseif jsonjs.is_array(tid) then
-        tenant = array_string(tid)
-    elseif type(tid) == "table" then
-        tenant = "[object Object]"
-    else
-        tenant = js_string(tid)
-    end
+    local tenant = tid == nil and "public" or js_string(tid)
     local substitutions = { ["$"] = "$", ["&"] = "<tenantId>", ["`"] = "/",
                             ["'"] = tail }
     tenant = tenant:gsub("%$([%$&`'])", substitutions)

@@ -390,6 +390,52 @@ describe("claims: roles and permissions refetch (UserRoles)", function()
         end
     end)
 
+    -- UserRoleClaim.fetchValue returns the answer's `roles` as it is
+    -- (undefined: nothing added); PermissionClaim iterates it and each
+    -- role's `permissions` with for...of (a string by code point; anything
+    -- else not iterable is a TypeError: 500).
+    it("roles and permissions values the SDK takes as they are", function()
+        local t = H.v5({})
+        local role_conf = H.conf({ claims = { { claim = "st-role", check = "includes",
+                                                value = "a" } } })
+        local function run_roles(c, core)
+            core["POST /recipe/session/regenerate"] = regenerate(nil)
+            local env = H.env({ now_ms = now, core = core })
+            return decide.verify(c, decide.route(),
+                                 H.req("GET", { Authorization = "Bearer " .. t }), env), env
+        end
+        -- no roles member: no value, no regenerate, the claim is missing
+        local out, env = run_roles(role_conf, {
+            ["GET /public/recipe/user/roles"] = '{"status":"OK"}' })
+        assert.equal(403, out.status, out.body)
+        assert.matches('"message":"value does not exist"', out.body, 1, true)
+        assert.equal(1, #env.calls)
+        -- roles as a string: permissions per code point
+        out, env = run_roles(conf, {
+            ["GET /public/recipe/user/roles"] = '{"status":"OK","roles":"a\\u00e9"}',
+            ["GET /recipe/role/permissions"] = function(_, q)
+                return q[1][2] == "\195\169" and '{"status":"OK","permissions":"wr"}'
+                       or '{"status":"OK","permissions":["read"]}'
+            end })
+        -- (st-perm must include "write": the 403 prints the value back)
+        assert.equal(403, out.status, out.body)
+        assert.matches('"actualValue":["read","w","r"]', out.body, 1, true)
+        assert.equal("a", env.calls[2].query[1][2])
+        assert.equal("\195\169", env.calls[3].query[1][2])
+        assert.matches('"st-perm":{"v":["read","w","r"],', env.calls[4].body, 1, true)
+        -- not iterable: 500
+        for _, answers in ipairs({
+            { '{"status":"OK","roles":5}', '{"status":"OK","permissions":[]}' },
+            { '{"status":"OK","roles":null}', '{"status":"OK","permissions":[]}' },
+            { '{"status":"OK","roles":["a"]}', '{"status":"OK","permissions":{}}' },
+        }) do
+            out = run_roles(conf, { ["GET /public/recipe/user/roles"] = answers[1],
+                                    ["GET /recipe/role/permissions"] = answers[2] })
+            assert.equal(500, out.status, answers[1] .. " " .. answers[2])
+            assert.equal("core_bad_response", out.reason)
+        end
+    end)
+
     it("MFA: v=true passes, v=false fails with the SDK reason", function()
         local mfa = H.conf({ claims = { { claim = "st-mfa", check = "mfa_completed" } } })
         local ok = H.v5({ extra = '"st-mfa":{"c":{},"v":true}' })

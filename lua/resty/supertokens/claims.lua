@@ -550,32 +550,52 @@ local function tenant_path(payload, tail)
 end
 
 
-local function fetch_roles(ctx, payload)
-    local resp, why, detail = core_json(ctx, "GET",
-                                        tenant_path(payload,
-                                                    "/recipe/user/roles"),
-                                        { { "userId", ctx.user_id } },
-                                        "userroles")
-    if not resp then
-        return nil, why, detail
+-- The elements `for (const x of v)` visits: an array's, a string's code
+-- points; nil when v is not iterable (node: TypeError).
+local function js_iterable(v)
+    if jsonjs.is_array(v) then
+        return v, v.n
+    elseif type(v) == "string" then
+        local points = {}
+        for point in v:gmatch("[%z\1-\127\194-\244][\128-\191]*") do
+            points[#points + 1] = point
+        end
+        return points, #points
     end
-    local roles = jget(resp, "roles")
-    if not jsonjs.is_array(roles) then
-        return nil, "core_bad_response", "roles"
-    end
-    return roles
+    return nil
 end
 
 
-local function fetch_perms(ctx, payload)
-    local roles, why, detail = fetch_roles(ctx, payload)
-    if not roles then
+-- recipeInterfaceImpl.getRolesForUser: the core's answer, as it is
+local function roles_answer(ctx, payload)
+    return core_json(ctx, "GET", tenant_path(payload, "/recipe/user/roles"),
+                     { { "userId", ctx.user_id } }, "userroles")
+end
+
+
+-- UserRoleClaim.fetchValue: `res.roles` whatever it is (absent: no value)
+local function fetch_roles(ctx, payload)
+    local resp, why, detail = roles_answer(ctx, payload)
+    if not resp then
         return nil, why, detail
+    end
+    return jget(resp, "roles")
+end
+
+
+-- PermissionClaim.fetchValue: the permissions of every role, in a Set
+local function fetch_perms(ctx, payload)
+    local resp, why, detail = roles_answer(ctx, payload)
+    if not resp then
+        return nil, why, detail
+    end
+    local roles, n = js_iterable(jget(resp, "roles"))
+    if not roles then
+        return nil, "core_bad_response", "roles"
     end
     local perms = jsonjs.array()
     local seen = {}
-    for i = 1, roles.n do
-        local resp
+    for i = 1, n do
         resp, why, detail = core_json(ctx, "GET", "/recipe/role/permissions",
                                       { { "role", js_string(roles[i]) } },
                                       "userroles")
@@ -583,15 +603,16 @@ local function fetch_perms(ctx, payload)
             return nil, why, detail
         end
         if jget(resp, "status") == "OK" then
-            local list = jget(resp, "permissions")
-            if jsonjs.is_array(list) then
-                for j = 1, list.n do
-                    local p = list[j]
-                    if not seen[p] then
-                        seen[p] = true
-                        perms.n = perms.n + 1
-                        perms[perms.n] = p
-                    end
+            local list, count = js_iterable(jget(resp, "permissions"))
+            if not list then
+                return nil, "core_bad_response", "permissions"
+            end
+            for j = 1, count do
+                local p = list[j]
+                if not seen[p] then
+                    seen[p] = true
+                    perms.n = perms.n + 1
+                    perms[perms.n] = p
                 end
             end
         end

@@ -250,6 +250,37 @@ describe("claims: refetch and regenerate (Appendix C emailVerificationRequired)"
         assert.equal("unknown_user_id", out.reason)
     end)
 
+    -- node builds a User from the answer first (user.loginMethods.map(m =>
+    -- new LoginMethod(m)), and a LoginMethod throws without a recipeUserId:
+    -- a 500 even when another login method matches
+    it("an answer the SDK cannot build a User from -> 500", function()
+        local good = { recipeId = "emailpassword", recipeUserId = "user-1",
+                       email = "a@example.com", tenantIds = { "public" },
+                       timeJoined = 1, verified = true }
+        for _, user_json in ipairs({
+            cjson.encode({ id = "user-1", loginMethods = { good, { recipeId = "x" } } }),
+            '{"id":"user-1","loginMethods":[' .. cjson.encode(good) .. ',null]}',
+            '{"id":"user-1","loginMethods":[' .. cjson.encode(good) .. ',["user-1"]]}',
+            '{"id":"user-1","loginMethods":{"0":' .. cjson.encode(good) .. '}}',
+            "null",
+        }) do
+            local out = run(ev, nil, H.req("GET", { Authorization = "Bearer " .. no_ev }), {
+                ["GET /user/id"] = '{"status":"OK","user":' .. user_json .. "}",
+                ["GET /recipe/user/email/verify"] = '{"status":"OK","isVerified":true}',
+            })
+            assert.equal(500, out.status, user_json)
+            assert.equal("core_bad_response", out.reason, user_json)
+        end
+        -- a null recipeUserId is one (only undefined throws); it does not match
+        local out = run(ev, nil, H.req("GET", { Authorization = "Bearer " .. no_ev }), {
+            ["GET /user/id"] = '{"status":"OK","user":{"loginMethods":[{"recipeUserId":null},'
+                               .. cjson.encode(good) .. "]}}",
+            ["GET /recipe/user/email/verify"] = '{"status":"OK","isVerified":true}',
+            ["POST /recipe/session/regenerate"] = regenerate(nil),
+        })
+        assert.is_true(out.pass, out.body)
+    end)
+
     it("regenerate UNAUTHORISED -> 401 with clearing", function()
         local out = run(ev, nil, H.req("GET", { Authorization = "Bearer " .. no_ev }), {
             ["GET /user/id"] = user("a@example.com"),

@@ -506,16 +506,26 @@ local function fetch_ev(ctx)
     end
     local email, found
     if jget(resp, "status") == "OK" then
+        -- new User(result.user) maps every login method to a LoginMethod
+        -- before any is looked at: no array, or a method that is not an
+        -- object with a recipeUserId (null is one), throws
         local methods = jget(jget(resp, "user"), "loginMethods")
-        if jsonjs.is_array(methods) then
-            for i = 1, methods.n do
-                local lm = methods[i]
-                -- node: === on the raw values (a number 1 is not "1")
-                if jget(lm, "recipeUserId") == rid then
-                    found = true
-                    email = jget(lm, "email")
-                    break
-                end
+        if not jsonjs.is_array(methods) then
+            return nil, "core_bad_response", "GET /user/id"
+        end
+        for i = 1, methods.n do
+            local lm = methods[i]
+            if not jsonjs.is_object(lm) or jget(lm, "recipeUserId") == nil then
+                return nil, "core_bad_response", "GET /user/id"
+            end
+        end
+        for i = 1, methods.n do
+            local lm = methods[i]
+            -- node: === on the raw values (a number 1 is not "1")
+            if jget(lm, "recipeUserId") == rid then
+                found = true
+                email = jget(lm, "email")
+                break
             end
         end
     end

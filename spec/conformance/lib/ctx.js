@@ -20,6 +20,13 @@ function coreClient(port) {
         emailVerified: (userId, verified = true, email) => post(
             "email-verified?" + q({ userId, email,
                 verified: verified ? 1 : 0 })),
+        // UserRoles: a tenant the core knows, a role with its permissions,
+        // a user's roles in a tenant (default public)
+        tenant: (tenantId) => post("tenant?" + q({ tenantId })),
+        role: (role, permissions = []) => getJson(port, "/__standin/role",
+            "POST", { role, permissions }),
+        userRoles: (userId, roles, tenantId) => getJson(port,
+            "/__standin/user-roles", "POST", { userId, roles, tenantId }),
         register: (token, extra = {}) =>
             getJson(port, "/__standin/session", "POST", { token, ...extra }),
         revoke: (handle) => post("revoke?" + q({ handle })),

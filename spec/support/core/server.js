@@ -7,6 +7,10 @@
 // See README.md next to this file for the endpoint list and the
 // /__standin/ control API.
 //
+// UserRoles: GET [/<tenant>]/recipe/user/roles and /recipe/role/permissions
+// (GetRolesForUserAPI, GetPermissionsForRoleAPI); tenants other than
+// "public" exist once /__standin/tenant adds them, as in the core.
+//
 // env: CORE_PORT (3567) CORE_HOST (127.0.0.1) CORE_STATE_DIR
 //      ACCESS_TOKEN_VALIDITY_S (3600) REFRESH_TOKEN_VALIDITY_S (8640000)
 //      CORE_API_KEYS (comma list; unset = no key needed)
@@ -51,6 +55,9 @@ function freshState() {
         users: {}, // recipe user id -> {id, email, primaryUserId, ...}
         verified: {}, // recipeUserId + "\n" + email -> true
         evTokens: {}, // email verification token -> {userId, email, tenant}
+        tenants: ["public"], // tenant ids the core knows
+        roles: {}, // role -> [permission, ...] (app-wide)
+        userRoles: {}, // tenantId + "\n" + userId -> [role, ...]
         // published dynamic keys, newest first (rotations persist on disk
         // until /__standin/reset, as the core keeps them in its database)
         dynamic: [...keysLib.loadRotated(DIR), base.dynamic],
@@ -264,6 +271,7 @@ function createSession(ctx) {
     const userDataInDatabase = field(b, "userDataInDatabase", "object");
     const useDynamic = field(b, "useDynamicSigningKey", "boolean", true);
     const useStaticKey = useDynamic === false;
+    needTenant(ctx);
     const version = tokenVersionForCdi(ctx.cdi);
     let handle = crypto.randomUUID();
     if (ctx.tenant !== "public") handle += "_" + ctx.tenant;
@@ -563,6 +571,7 @@ function isEmailVerified(ctx) {
 function createEvToken(ctx) {
     const userId = field(ctx.body, "userId", "string");
     const email = field(ctx.body, "email", "string");
+    needTenant(ctx);
     if (state.verified[userId + "\n" + email]) {
         return { status: "EMAIL_ALREADY_VERIFIED_ERROR" };
     }
@@ -577,6 +586,7 @@ function verifyEvToken(ctx) {
         throw badRequest("Unsupported method for email verification");
     }
     const token = field(ctx.body, "token", "string");
+    needTenant(ctx);
     const t = state.evTokens[token];
     if (!t || t.tenantId !== ctx.tenant) {
         return { status: "EMAIL_VERIFICATION_INVALID_TOKEN_ERROR" };
@@ -600,13 +610,108 @@ function unverifyEmail(ctx) {
 function removeEvTokens(ctx) {
     const userId = field(ctx.body, "userId", "string");
     const email = field(ctx.body, "email", "string");
+    needTenant(ctx);
     for (const [k, v] of Object.entries(state.evTokens)) {
         if (v.userId === userId && v.email === email) delete state.evTokens[k];
     }
     return { status: "OK" };
 }
 
+// ------------------------------------------------------ user roles APIs
+
+// Java's String.trim(): every char <= U+0020 at either end.
+const javaTrim = (s) => s.replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, "");
+
+// WebserverAPI.getTenantStorage: a tenant the core does not know is a
+// TenantOrAppNotFoundException, answered 400 by WebserverAPI.service.
+function needTenant(ctx) {
+    if (!state.tenants.includes(ctx.tenant)) {
+        throw new HttpError(400, "AppId or tenantId not found => appId: " +
+            "public, tenantId: " + ctx.tenant);
+    }
+}
+
+// GetRolesForUserAPI (tenant specific; no check that the user exists)
+function getRolesForUser(ctx) {
+    const userId = query(ctx.query, "userId");
+    needTenant(ctx);
+    return { roles: [...(state.userRoles[ctx.tenant + "\n" + userId] || [])],
+        status: "OK" };
+}
+
+// GetPermissionsForRoleAPI (app specific: public tenant only from CDI 5.0)
+function getPermissionsForRole(ctx) {
+    const role = javaTrim(query(ctx.query, "role"));
+    if (role.length === 0) {
+        throw badRequest("Field name 'role' cannot be an empty String");
+    }
+    if (ctx.tenant !== "public" && semver(ctx.cdi) >= semver("5.0")) {
+        throw new HttpError(403,
+            "Only public tenantId can call this app specific API");
+    }
+    const perms = Object.prototype.hasOwnProperty.call(state.roles, role)
+        ? state.roles[role] : null;
+    if (perms === null) return { status: "UNKNOWN_ROLE_ERROR" };
+    return { permissions: [...perms], status: "OK" };
+}
+
 // ------------------------------------------------------- control (test)
+
+// A role name or permission as the core stores it (CreateRoleAPI trims
+// it and refuses an empty one).
+function roleName(v, what) {
+    if (typeof v !== "string" || javaTrim(v) === "") {
+        throw badRequest(what + ": a non-empty string");
+    }
+    return javaTrim(v);
+}
+
+// CreateRoleAPI's effect: the role with exactly these permissions.
+function putRole(body) {
+    const role = roleName(body.role, "role");
+    const list = body.permissions === undefined ? [] : body.permissions;
+    if (!Array.isArray(list)) throw badRequest("permissions: an array");
+    const perms = [];
+    for (const p of list) {
+        const n = roleName(p, "permissions[]");
+        if (!perms.includes(n)) perms.push(n);
+    }
+    state.roles[role] = perms;
+    return { status: "OK", role, permissions: perms };
+}
+
+// AddUserRoleAPI's effect for each role, in order (roles the core does not
+// know yet are created without permissions); replaces the user's roles in
+// that tenant.
+function putUserRoles(body) {
+    const userId = field(body, "userId", "string");
+    const tenantId = body.tenantId === undefined ? "public" : body.tenantId;
+    if (!state.tenants.includes(tenantId)) {
+        throw badRequest("unknown tenant " + tenantId + " (POST tenant)");
+    }
+    const list = field(body, "roles", "array");
+    const roles = [];
+    for (const r of list) {
+        const n = roleName(r, "roles[]");
+        if (!Object.prototype.hasOwnProperty.call(state.roles, n)) {
+            state.roles[n] = [];
+        }
+        if (!roles.includes(n)) roles.push(n);
+    }
+    state.userRoles[tenantId + "\n" + userId] = roles;
+    return { status: "OK", userId, tenantId, roles };
+}
+
+// A tenant as CreateOrUpdateTenantOrGetTenantAPI would make it.
+function putTenant(q) {
+    const t = String(query(q, "tenantId")).toLowerCase();
+    if (!/^[a-z0-9-]+$/.test(t) || TENANT_STOP_WORDS.includes(t)) {
+        throw badRequest("invalid tenantId " + t);
+    }
+    if (!state.tenants.includes(t)) state.tenants.push(t);
+    return { status: "OK", tenants: state.tenants };
+}
+
 
 function putUser(body) {
     const id = field(body, "userId", "string");
@@ -745,6 +850,7 @@ function control(method, path, q, body) {
         return {
             status: "OK", sessions: Object.keys(state.sessions).length,
             users: Object.keys(state.users).length,
+            tenants: state.tenants, roles: Object.keys(state.roles).length,
             published: publishedKeys().map((k) => k.kid),
             static: base.static.kid, rogue: base.rogue.kid,
             faults: state.faults, config: { ...state.config, apiKeys: undefined },
@@ -782,6 +888,9 @@ function control(method, path, q, body) {
             verified: state.verified[userId + "\n" + email] === true };
     }
     case "POST session": return putSession(body);
+    case "POST role": return putRole(body);
+    case "POST user-roles": return putUserRoles(body);
+    case "POST tenant": return putTenant(q);
     case "POST rotate": return rotate(q);
     case "POST jwks": return setJwksFault(q);
     case "POST fault": return setApiFault(q);
@@ -835,6 +944,10 @@ const ROUTES = [
         { fault: "emailverify" }],
     ["POST", "/recipe/user/email/verify/token/remove", removeEvTokens,
         { tenant: true, fault: "emailverify" }],
+    ["GET", "/recipe/user/roles", getRolesForUser,
+        { tenant: true, fault: "userroles" }],
+    ["GET", "/recipe/role/permissions", getPermissionsForRole,
+        { tenant: true, fault: "userroles" }],
 ];
 
 function apiVersion(ctx) {
@@ -842,14 +955,28 @@ function apiVersion(ctx) {
     return { versions: CDI };
 }
 
-// "/appid-x/tenant/recipe/..." -> {path: "/recipe/...", tenant}
+// PathRouter: a tenant segment is [a-z0-9-]+ in the decoded, lower-cased
+// path and none of Utils.INVALID_WORDS_FOR_TENANTID; anything else matches
+// no API (404).
+const TENANT_STOP_WORDS = ["recipe", "config", "users", "hello"];
+
+// "/appid-x/tenant/recipe/..." -> {path: "/recipe/...", tenant}; tenant
+// null when the segment cannot be a tenant id.
 function splitPath(pathname) {
     let p = pathname.replace(/^\/appid-[^/]+(?=\/|$)/, "") || "/";
     let tenant = "public";
     const m = /^\/([^/]+)(\/recipe(?:\/.*)?)$/.exec(p);
     if (m && m[1] !== "recipe") {
-        tenant = m[1];
         p = m[2];
+        try {
+            tenant = decodeURIComponent(m[1]).toLowerCase();
+        } catch (e) {
+            tenant = null;
+        }
+        if (tenant !== null && (!/^[a-z0-9-]+$/.test(tenant) ||
+            TENANT_STOP_WORDS.includes(tenant))) {
+            tenant = null;
+        }
     }
     return { path: p, tenant, tenantGiven: !!m && m[1] !== "recipe" };
 }
@@ -1041,7 +1168,8 @@ async function handle(req, res, raw) {
     logEntry(req, u, raw, body);
     const sp = splitPath(u.pathname);
     const route = ROUTES.find((r) => r[1] === sp.path);
-    if (!route || (sp.tenantGiven && !route[3].tenant)) {
+    if (!route || (sp.tenantGiven && (!route[3].tenant ||
+        sp.tenant === null))) {
         return send(res, 404, "Not found");
     }
     if (route[0] !== req.method) {

@@ -45,6 +45,8 @@ describe("resty.supertokens.env", function()
             ST_JWKS_REFRESH_INTERVAL_SEC = "60",
             ST_JWKS_FILE = "/etc/jwks.json",
             ST_JWKS_MAX_STALE_SEC = "3600",
+            ST_CLAIMS = '[{"claim":"st-role","check":"includes",'
+                        .. '"value":"admin"}]',
         })
         assert.same({
             connection_uri = "http://127.0.0.1:3567;http://h:1/appid-a",
@@ -67,6 +69,8 @@ describe("resty.supertokens.env", function()
             email_verification = { mode = "REQUIRED" },
             jwks_file = "/etc/jwks.json",
             jwks_max_stale_sec = 3600,
+            claims = { { claim = "st-role", check = "includes",
+                         value = "admin" } },
         }, c)
         local conf = assert(config.new(c))
         assert.equal("VIA_TOKEN", conf.session.anti_csrf)
@@ -134,6 +138,32 @@ describe("resty.supertokens.env", function()
         assert.equal(1.5, c.session.jwks_refresh_interval_sec)
         assert.equal("header", c.session.get_token_transfer_method)
         assert.truthy(config.new(c))
+    end)
+
+    it("ST_CLAIMS is the claims option, as a JSON list", function()
+        local c = from({ ST_CONNECTION_URI = "http://x", ST_CLAIMS =
+            ' [{"claim":"st-role","check":"includes","value":"admin"},'
+            .. '{"claim":"st-perm","check":"includes_all",'
+            .. '"value":["read","write"],"max_age":300,"id":"p"}]' })
+        assert.same({
+            { claim = "st-role", check = "includes", value = "admin" },
+            { claim = "st-perm", check = "includes_all",
+              value = { "read", "write" }, max_age = 300, id = "p" },
+        }, c.claims)
+        local conf = assert(config.new(c))
+        assert.equal(2, #conf.claim_validators)
+        assert.equal("p", conf.claim_validators[2].id)
+        assert.is_nil(from({ ST_CONNECTION_URI = "http://x",
+                             ST_CLAIMS = "" }).claims)
+        for _, bad in ipairs({ "{}", '{"claim":"st-role"}', "[1,", "5",
+                               '"x"', "null" }) do
+            assert.equal("supertokens.env: ST_CLAIMS: must be a JSON list",
+                         err_of({ ST_CLAIMS = bad }))
+        end
+        -- the specs themselves are judged by config.new()
+        local _, err = config.new(from({ ST_CONNECTION_URI = "http://x",
+            ST_CLAIMS = '[{"claim":"st-role","check":"has"}]' }))
+        assert.matches("^supertokens.config: claims: %[1%]%.check", err)
     end)
 
     it("needs a core or keys", function()

@@ -7,7 +7,10 @@
 --   ST_USE_DYNAMIC_ACCESS_TOKEN_SIGNING_KEY ST_EMAIL_VERIFICATION
 --   ST_COOKIE_DOMAIN ST_OLDER_COOKIE_DOMAIN ST_COOKIE_SAME_SITE
 --   ST_COOKIE_SECURE ST_JWKS_REFRESH_INTERVAL_SEC ST_JWKS_FILE
---   ST_JWKS_MAX_STALE_SEC
+--   ST_JWKS_MAX_STALE_SEC ST_CLAIMS
+--
+-- ST_CLAIMS is the `claims` option (global claim validators) as a JSON
+-- list, e.g. [{"claim":"st-role","check":"includes","value":"admin"}].
 --
 -- Without ST_CONNECTION_URI and ST_JWKS_FILE the keys come from
 -- opts.default_jwks_file (the demo's local JWKS).  Values are checked for
@@ -17,7 +20,10 @@
 -- In nginx, read them in init_by_lua (the master still has the whole
 -- environment); workers only see variables listed with `env NAME;`.
 
+local cjson = require "cjson.safe"
+
 local os_getenv = os.getenv
+local pairs = pairs
 local type = type
 local tonumber = tonumber
 local error = error
@@ -37,7 +43,7 @@ _M.NAMES = {
     "ST_USE_DYNAMIC_ACCESS_TOKEN_SIGNING_KEY", "ST_EMAIL_VERIFICATION",
     "ST_COOKIE_DOMAIN", "ST_OLDER_COOKIE_DOMAIN", "ST_COOKIE_SAME_SITE",
     "ST_COOKIE_SECURE", "ST_JWKS_REFRESH_INTERVAL_SEC", "ST_JWKS_FILE",
-    "ST_JWKS_MAX_STALE_SEC",
+    "ST_JWKS_MAX_STALE_SEC", "ST_CLAIMS",
 }
 
 -- The oracle's defaults (shared/oracle/server.js), so the demo and the
@@ -145,6 +151,27 @@ function _M.config(opts)
                                  return string_lower(v:match("^%s*(.-)%s*$"))
                              end, { "strict", "lax", "none" })
 
+    -- A JSON list (of validator specs: config.new() checks them).
+    local function list(name)
+        local v = str(name)
+        if v == nil then
+            return nil
+        end
+        local t = cjson.decode(v)
+        -- "{}" decodes to an empty table too: only "[" opens a list
+        if type(t) ~= "table" or not v:find("^%s*%[") then
+            bad(name, "must be a JSON list")
+        end
+        local n = 0
+        for _ in pairs(t) do
+            n = n + 1
+        end
+        if n ~= #t then
+            bad(name, "must be a JSON list")
+        end
+        return t
+    end
+
     local conf = {
         connection_uri = str("ST_CONNECTION_URI"),
         api_key = str("ST_API_KEY"),
@@ -169,6 +196,7 @@ function _M.config(opts)
             jwks_refresh_interval_sec = num("ST_JWKS_REFRESH_INTERVAL_SEC"),
         },
         email_verification = email_verification,
+        claims = list("ST_CLAIMS"),
         jwks_file = str("ST_JWKS_FILE"),
         jwks_max_stale_sec = int("ST_JWKS_MAX_STALE_SEC"),
     }

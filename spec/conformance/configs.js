@@ -63,6 +63,25 @@ module.exports = [
         ST_API_DOMAIN: "https://api.example.com",
         ST_WEBSITE_DOMAIN: "https://example.org", ST_ANTI_CSRF: "NONE",
         ST_COOKIE_SAME_SITE: "lax", ST_OLDER_COOKIE_DOMAIN: "" } },
+    // UserRoles: role / permission validators on every route but
+    // /verify-noclaims (ST_CLAIMS), refetched through the core's roles APIs
+    { name: "xRoles", extra: true, env: { ...base,
+        ST_CLAIMS: JSON.stringify([
+            { claim: "st-role", check: "includes", value: "admin" },
+            { claim: "st-perm", check: "includes", value: "write" },
+            { claim: "st-role", check: "excludes", value: "banned",
+                id: "not-banned" }]) } },
+    // max ages (a refetch when the claim is older), the list checks, after
+    // EmailVerification's validator
+    { name: "xRolesMaxAge", extra: true, env: { ...base,
+        ST_EMAIL_VERIFICATION: "REQUIRED",
+        ST_CLAIMS: JSON.stringify([
+            { claim: "st-perm", check: "includes_all",
+                value: ["read", "write"], max_age: 300 },
+            { claim: "st-role", check: "includes_any",
+                value: ["admin", "editor"], max_age: 60, id: "role-any" },
+            { claim: "st-perm", check: "excludes_all",
+                value: ["delete", "root"], id: "perm-safe" }]) } },
     { name: "xSubdomains", extra: true, env: { ...base,
         ST_API_DOMAIN: "https://api.app.example.co.uk",
         ST_WEBSITE_DOMAIN: "https://www.example.co.uk",

@@ -12,11 +12,16 @@
 // userDataInAccessToken}. ST_TEST_LOGIN=1 adds POST /test/login
 // {"userId","payload"} (Session.createNewSession) for the browser test;
 // STATIC_DIR serves files. Listens on 127.0.0.1:$PORT (3001).
+// ST_CLAIMS (the gateway's `claims` specs as a JSON list; st-role and
+// st-perm only) adds UserRoles and those validators to the global ones
+// (after EmailVerification's), as an app does with
+// override.functions.getGlobalClaimValidators.
 const express = require("express");
 const cors = require("cors");
 const supertokens = require("supertokens-node");
 const Session = require("supertokens-node/recipe/session");
 const EmailVerification = require("supertokens-node/recipe/emailverification");
+const UserRoles = require("supertokens-node/recipe/userroles");
 const { verifySession } =
     require("supertokens-node/recipe/session/framework/express");
 const { middleware, errorHandler } =
@@ -63,11 +68,40 @@ if (has("ST_JWKS_REFRESH_INTERVAL_SEC")) {
     session.jwksRefreshIntervalSec = Number(env.ST_JWKS_REFRESH_INTERVAL_SEC);
 }
 
+// README "Claim validators": check -> PrimitiveArrayClaim validator
+const ARRAY_CHECKS = { includes: "includes", excludes: "excludes",
+    includes_all: "includesAll", excludes_all: "excludesAll",
+    includes_any: "includesAny" };
+const CLAIMS = { "st-role": UserRoles.UserRoleClaim,
+    "st-perm": UserRoles.PermissionClaim };
+function claimValidators(specs) {
+    if (!Array.isArray(specs)) throw new Error("ST_CLAIMS: not a list");
+    return specs.map((v, i) => {
+        const claim = CLAIMS[v.claim];
+        const check = ARRAY_CHECKS[v.check];
+        if (!claim || !check) {
+            throw new Error(`ST_CLAIMS[${i}]: sdk-app knows st-role and ` +
+                "st-perm with includes, excludes, includes_all, " +
+                "excludes_all, includes_any");
+        }
+        return claim.validators[check](v.value, v.max_age, v.id);
+    });
+}
+const extraValidators = has("ST_CLAIMS")
+    ? claimValidators(JSON.parse(env.ST_CLAIMS)) : null;
+if (extraValidators) {
+    session.override = { functions: (orig) => ({ ...orig,
+        getGlobalClaimValidators: async (input) => [
+            ...input.claimValidatorsAddedByOtherRecipes,
+            ...extraValidators] }) };
+}
+
 const recipeList = [Session.init(session)];
 if (has("ST_EMAIL_VERIFICATION")) {
     recipeList.push(EmailVerification.init({
         mode: env.ST_EMAIL_VERIFICATION.toUpperCase() }));
 }
+if (extraValidators) recipeList.push(UserRoles.init());
 
 const connectionURI = env.ST_CONNECTION_URI || "http://127.0.0.1:3567";
 supertokens.init({

@@ -9,8 +9,7 @@ const { via, info, bearer, cookie, at } = require("./_dsl");
 // then refresh would: returns the child access token (prth set).
 async function refreshedSession(c, o = {}) {
     const useDynamicSigningKey = c.goodKey === "dynamic";
-    const payload = { iss: c.iss, ...(c.ev ? { "st-ev": { v: true,
-        t: Date.now() } } : {}), ...(o.payload || {}) };
+    const payload = { iss: c.iss, ...c.baseClaims(), ...(o.payload || {}) };
     const s = await c.core.create(o.userId || "user-core",
         { antiCsrf: o.antiCsrf, payload, useDynamicSigningKey });
     if (o.noRefresh) return { t: s.accessToken.token, s };
@@ -164,8 +163,7 @@ db("revoked through the core", {
     exp: (c) => via(c, "cookie", "clear") });
 db("payload in core differs (re-mint)", {
     setup: (c) => registered(c, { register: { userDataInJWT: {
-        iss: c.iss, role: "new", ...(c.ev ? { "st-ev": { v: true,
-            t: Date.now() } } : {}) } } }),
+        iss: c.iss, role: "new", ...c.baseClaims() } } }),
     headers: (c, d) => [bearer(d.t)], exp: (c) => via(c, "header", "ok") });
 db("created session (core-minted), header", {
     setup: (c) => refreshedSession(c, { noRefresh: true }),

@@ -68,6 +68,8 @@ const TOKENS = [
             + '"sessionHandle":"h-raw","refreshTokenHash1":"r1",'
             + '"parentRefreshTokenHash1":null,"antiCsrfToken":null,'
             + `"st-ev":{"v":true,"t":${Date.now()}},`
+            + `"st-role":{"v":["admin"],"t":${Date.now()}},`
+            + `"st-perm":{"v":["read","write"],"t":${Date.now()}},`
             + '"n":[1,2.50,1e3,-0],"big":12345678901234567890,'
             + '"s":"\\u0041\\/\\u00e9","10":"ten","9":"nine","o":{"2":1,"1":2}}' }),
         "ok"],
@@ -88,7 +90,10 @@ const TOKENS = [
             + ' "rsub": "user-1",\r\n  "sessionHandle": "h-pretty",'
             + ' "refreshTokenHash1": "r1", "parentRefreshTokenHash1": null,'
             + ' "antiCsrfToken" : null,'
-            + ` "st-ev" : { "v" : true, "t" : ${Date.now()} }, "z": [ ] }\n` }),
+            + ` "st-ev" : { "v" : true, "t" : ${Date.now()} },`
+            + ` "st-role" : { "v" : [ "admin" ], "t" : ${Date.now()} },`
+            + ` "st-perm" : { "v" : [ "read", "write" ], "t" : ${Date.now()} },`
+            + ' "z": [ ] }\n' }),
         "ok"],
     ["payload is a JSON array", (c) => c.T({ payloadRaw: "[1,2]" }),
         "unauth"],

@@ -68,6 +68,17 @@ function makeCtx(cfg, core, kids, stateDir) {
         // so that they test what they name. ev:false leaves it out.
         ev: (cfg.env.ST_EMAIL_VERIFICATION || "").toUpperCase() ===
             "REQUIRED",
+        // With role/permission validators (ST_CLAIMS) the same for st-role
+        // and st-perm: values every configured validator accepts, fetched
+        // now. roles:false leaves them out.
+        roles: !!cfg.env.ST_CLAIMS,
+        roleClaims: () => ({ "st-role": { v: ["admin"], t: Date.now() },
+            "st-perm": { v: ["read", "write"], t: Date.now() } }),
+        // the claims mint() adds in this configuration (for payloads that
+        // do not go through it: core-minted sessions)
+        baseClaims: () => ({
+            ...(ctx.ev ? { "st-ev": { v: true, t: Date.now() } } : {}),
+            ...(ctx.roles ? ctx.roleClaims() : {}) }),
         T(o = {}) {
             return ctx.mint(o).token;
         },
@@ -78,7 +89,11 @@ function makeCtx(cfg, core, kids, stateDir) {
                 opts.claims = { "st-ev": { v: true, t: Date.now() },
                     ...(o.claims || {}) };
             }
+            if (ctx.roles && o.roles !== false) {
+                opts.claims = { ...ctx.roleClaims(), ...opts.claims || {} };
+            }
             delete opts.ev;
+            delete opts.roles;
             return mint(opts);
         },
         mintDecode: decode,

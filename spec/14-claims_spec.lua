@@ -318,6 +318,25 @@ describe("claims: refetch and regenerate (Appendix C emailVerificationRequired)"
 end)
 
 
+describe("claims: list checks on a null value", function()
+    -- new Set(null) is an empty Set: excludesAll passes, includesAll and
+    -- includesAny fail with "wrong value"
+    local function check(name, value)
+        local v = assert(claims.compile({ { claim = "st-perm", check = name,
+                                            value = value } }))[1]
+        return claims.validate_one(v, jsonjs.parse('{"st-perm":{"v":null,"t":1}}'), 2)
+    end
+
+    it("excludes_all passes, includes_all / includes_any do not", function()
+        assert.is_nil(check("excludes_all", { "delete" }))
+        assert.equal('{"message":"wrong value","expectedToInclude":["read"],"actualValue":null}',
+                     jsonjs.stringify(check("includes_all", { "read" })))
+        assert.equal('{"message":"wrong value","expectedToIncludeAtLeastOneOf":["read"],'
+                     .. '"actualValue":null}', jsonjs.stringify(check("includes_any", { "read" })))
+    end)
+end)
+
+
 describe("claims: roles and permissions refetch (UserRoles)", function()
     local now = 1795771730000
     local conf = H.conf({ claims = { { claim = "st-perm", check = "includes",
@@ -357,6 +376,32 @@ describe("claims: roles and permissions refetch (UserRoles)", function()
         assert.matches('"st%-perm":{"v":%["read","write"%],"t":' .. now
                        .. '},"st%-role":{"v":%["a","b"%],"t":' .. now .. "}",
                        env.calls[4].body)
+    end)
+
+    -- The Querier hands a text/* answer back as a string (GET /t1 is the
+    -- core's "Hello" when a tId like "t1?x" ends the path early):
+    -- "Hello".roles is undefined, so UserRoleClaim has no value (403
+    -- "value does not exist"), and PermissionClaim iterates undefined
+    -- (TypeError, 500)
+    it("a text answer is a string: no roles value, permissions fail", function()
+        local text = function()
+            return "Hello\n", nil, true
+        end
+        local role_conf = H.conf({ claims = { { claim = "st-role", check = "includes",
+                                                value = "a" } } })
+        local env = H.env({ now_ms = now, core = {
+            ["GET /public/recipe/user/roles"] = text } })
+        local out = decide.verify(role_conf, decide.route(),
+                                  H.req("GET", { Authorization = "Bearer " .. H.v5() }), env)
+        assert.equal(403, out.status, out.body)
+        assert.equal('{"message":"invalid claim","claimValidationErrors":[{"id":"st-role",'
+                     .. '"reason":{"message":"value does not exist","expectedToInclude":"a"}}]}',
+                     out.body)
+        assert.equal(1, #env.calls)
+        env = H.env({ now_ms = now, core = { ["GET /public/recipe/user/roles"] = text } })
+        out = decide.verify(conf, decide.route(),
+                            H.req("GET", { Authorization = "Bearer " .. H.v5() }), env)
+        assert.equal(500, out.status)
     end)
 
     -- node builds the path as "/<tenantId>/recipe/user/roles".replace(

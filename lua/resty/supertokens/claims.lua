@@ -246,10 +246,17 @@ local function last_refetch(payload, key)
 end
 
 
+local function none()
+    return false
+end
+
+
 -- Elements of `new Set(iterable)` as a membership test; nil when the
--- value is not iterable (node: TypeError).
+-- value is not iterable (node: TypeError).  new Set(null) is empty.
 local function member_test(cv)
-    if jsonjs.is_array(cv) then
+    if cv == NULL then
+        return none
+    elseif jsonjs.is_array(cv) then
         return function(x)
             for i = 1, cv.n do
                 if cv[i] == x then
@@ -468,25 +475,34 @@ local function get_cache_key(path, query, rid)
 end
 
 
+-- The answer as the Querier returns it: a text/* body (the core's "Hello",
+-- its 404 texts are not 200s) is the string itself, whose members are all
+-- undefined; anything else is JSON and must be an object.
 local function core_json(ctx, method, path, query, rid)
     local request = ctx.request
     if not request then
         return nil, "core_unavailable", "no core configured"
     end
-    local key, body, err
+    local key, body, err, text
     if method == "GET" then
         key = get_cache_key(path, query, rid)
-        body = ctx.get_cache and ctx.get_cache[key]
+        local hit = ctx.get_cache and ctx.get_cache[key]
+        if hit then
+            body, text = hit[1], hit[2]
+        end
     end
     if not body then
-        body, err = request(method, path, query, nil, rid)
+        body, err, text = request(method, path, query, nil, rid)
         if not body then
             return nil, "core_unavailable", err
         end
         if key then
             ctx.get_cache = ctx.get_cache or {}
-            ctx.get_cache[key] = body
+            ctx.get_cache[key] = { body, text }
         end
+    end
+    if text then
+        return body
     end
     local resp = jsonjs.parse(body)
     if not jsonjs.is_object(resp) then

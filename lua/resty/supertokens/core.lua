@@ -5,7 +5,9 @@
 -- a rate-limited answer (429) tried again on the next host after the
 -- Querier's back-off, and the CDI headers (cdi-version: 5.4, api-key, rid,
 -- content-type).  Only HTTP 200 counts as an answer; its body text goes
--- back to the decision, which decodes it.
+-- back to the decision, which decodes it, with a flag when the answer's
+-- content-type starts with "text" (the Querier then keeps it as a string
+-- instead of parsing JSON).
 --
 -- Error strings name the method, the path and what went wrong; never the
 -- query (user ids, e-mail addresses) or any body (tokens).
@@ -70,7 +72,20 @@ local function fail(method, path, msg)
 end
 
 
--- request(conf, state, method, path, query, body, rid) -> body | nil, err
+-- What the Querier tests: headers.get("content-type")?.startsWith("text")
+-- (as sent, case-sensitive; repeated headers joined with ", ").
+local function is_text(headers)
+    local ct = headers and headers["content-type"]
+    if type(ct) == "table" then
+        ct = concat(ct, ", ")
+    end
+    return type(ct) == "string" and ct:sub(1, 4) == "text"
+end
+_M.is_text = is_text
+
+
+-- request(conf, state, method, path, query, body, rid)
+--   -> body, nil, is_text | nil, err
 local function request(conf, state, method, path, query, body, rid)
     local hosts = conf.core_hosts
     if type(hosts) ~= "table" or #hosts == 0 then
@@ -118,7 +133,7 @@ local function request(conf, state, method, path, query, body, rid)
         if res then
             local status = res.status
             if status == 200 then
-                return res.body or ""
+                return res.body or "", nil, is_text(res.headers)
             end
             local left = status == RATE_LIMITED
                          and (retries_left and retries_left[url]

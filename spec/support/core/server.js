@@ -624,10 +624,11 @@ const javaTrim = (s) => s.replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, "");
 
 // WebserverAPI.getTenantStorage: a tenant the core does not know is a
 // TenantOrAppNotFoundException, answered 400 by WebserverAPI.service.
+// Only the app "public" exists.
 function needTenant(ctx) {
-    if (!state.tenants.includes(ctx.tenant)) {
+    if (ctx.app !== "public" || !state.tenants.includes(ctx.tenant)) {
         throw new HttpError(400, "AppId or tenantId not found => appId: " +
-            "public, tenantId: " + ctx.tenant);
+            ctx.app + ", tenantId: " + ctx.tenant);
     }
 }
 
@@ -947,7 +948,7 @@ const ROUTES = [
     ["GET", "/recipe/user/roles", getRolesForUser,
         { tenant: true, fault: "userroles" }],
     ["GET", "/recipe/role/permissions", getPermissionsForRole,
-        { tenant: true, fault: "userroles" }],
+        { tenant: true, fault: "permissions" }],
 ];
 
 function apiVersion(ctx) {
@@ -963,7 +964,8 @@ const TENANT_STOP_WORDS = ["recipe", "config", "users", "hello"];
 // "/appid-x/tenant/recipe/..." -> {path: "/recipe/...", tenant}; tenant
 // null when the segment cannot be a tenant id.
 function splitPath(pathname) {
-    let p = pathname.replace(/^\/appid-[^/]+(?=\/|$)/, "") || "/";
+    const app = /^\/appid-([^/]*)(?=\/|$)/.exec(pathname);
+    let p = pathname.replace(/^\/appid-[^/]*(?=\/|$)/, "") || "/";
     let tenant = "public";
     const m = /^\/([^/]+)(\/recipe(?:\/.*)?)$/.exec(p);
     if (m && m[1] !== "recipe") {
@@ -978,7 +980,8 @@ function splitPath(pathname) {
             tenant = null;
         }
     }
-    return { path: p, tenant, tenantGiven: !!m && m[1] !== "recipe" };
+    return { path: p, tenant, tenantGiven: !!m && m[1] !== "recipe",
+        app: app ? app[1].toLowerCase() : "public" };
 }
 
 function send(res, status, body, headers = {}) {
@@ -1143,7 +1146,8 @@ function cdiOf(req) {
 }
 
 async function handle(req, res, raw) {
-    const u = new URL(req.url, "http://" + HOST);
+    // not new URL(req.url, base): "//recipe/x" would read as a host
+    const u = new URL("http://" + HOST + req.url);
     if (u.pathname.startsWith("/__standin/")) {
         let body = {};
         if (raw) {
@@ -1166,7 +1170,18 @@ async function handle(req, res, raw) {
         }
     }
     logEntry(req, u, raw, body);
-    const sp = splitPath(u.pathname);
+    // Tomcat (CoyoteAdapter.normalize) collapses adjacent slashes
+    const pathname = u.pathname.replace(/\/{2,}/g, "/");
+    // NotFoundOrHelloAPI also answers a tenant's root: "/t1" is Hello when
+    // the core knows t1, else 404
+    const root = /^\/([^/]+)\/?$/.exec(pathname);
+    if (root && req.method === "GET" &&
+        !ROUTES.some((r) => r[1] === pathname)) {
+        const t = splitPath("/" + root[1] + "/recipe").tenant;
+        return t !== null && state.tenants.includes(t)
+            ? send(res, 200, "Hello") : send(res, 404, "Not found");
+    }
+    const sp = splitPath(pathname);
     const route = ROUTES.find((r) => r[1] === sp.path);
     if (!route || (sp.tenantGiven && (!route[3].tenant ||
         sp.tenant === null))) {
@@ -1198,7 +1213,7 @@ async function dispatch(req, res, route, sp, u, body, bodyOk, raw) {
         }
     }
     const ctx = { req, body: body || {}, query: u.searchParams, cdi,
-        tenant: sp.tenant };
+        tenant: sp.tenant, app: sp.app };
     try {
         const out = route[2](ctx);
         return send(res, 200, out);

@@ -135,7 +135,54 @@ const MINT_MUTATIONS = [
         { v: false, t: [Date.now() - 60000.5] },
         { v: false, t: ["", ""] }, { v: false, t: [null] },
         { v: false, t: "0x" + (Date.now() - 60000).toString(16) }]) } })],
+    // UserRoles claims (validated in xRoles / xRolesMaxAge, st-role and
+    // st-perm refetched through the core when missing or too old)
+    ["roles", (r) => ({ roles: false, claims: {
+        ...(r.chance(0.7) ? { "st-role": { v: r.pick(ROLE_LISTS),
+            t: Date.now() - r.pick(AGES) } } : {}),
+        ...(r.chance(0.7) ? { "st-perm": { v: r.pick(PERM_LISTS),
+            t: Date.now() - r.pick(AGES) } } : {}) } })],
+    // neither an array nor a string: known difference
+    // array-claim-not-iterable (node: TypeError, 500)
+    ["roles odd type", (r) => ({ roles: false, claims: {
+        [r.pick(["st-role", "st-perm"])]: { v: r.pick([0, 1, true, false,
+            {}, { 0: "admin" }, null]), t: Date.now() } } })],
+    ["roles exotic", (r) => ({ roles: false, claims: {
+        "st-role": r.pick([null, [], "admin", {}, 0, { t: 1 },
+            { v: r.pick(["admin", "xadminx", "", "admin banned",
+                [["admin"]], ["admin", null, 1], ["ADMIN"]]),
+            t: r.pick([Date.now(), "x", null, true, [], Date.now() + 864e5,
+                String(Date.now() - 120000), [[Date.now() - 120000]]]) }]),
+        ...(r.chance(0.5) ? { "st-perm": { v: r.pick(PERM_LISTS
+            .concat(["write", "rw", ""])), t: Date.now() } } : {}) } })],
+    // no role/perm claims: fetched for tenant String(tId), through
+    // String.prototype.replace and new URL()
+    ["roles tId", (r) => ({ roles: false, version: r.pick(["5", "5", "4",
+        "3"]), set: { tId: r.pick(ROLE_TIDS) },
+        claims: r.chance(0.3) ? { "st-perm": { v: ["read", "write"],
+            t: Date.now() } } : {} })],
 ];
+
+// Values for the roles mutations: what a core fetches (lists of role
+// names), ages around the configurations' max ages (60 s, 300 s) but not
+// at them, tenant ids node's path building and the core's routing treat
+// differently.
+const ROLE_LISTS = [[], ["admin"], ["viewer"], ["editor"],
+    ["admin", "banned"], ["editor", "admin"], ["ghost"], ["a b&c=d+é"]];
+const PERM_LISTS = [[], ["read"], ["read", "write"], ["write"],
+    ["read", "write", "delete"], ["root"]];
+const AGES = [0, 0, 30000, 120000, 400000, 36e5];
+const ROLE_TIDS = ["t1", "T1", "public", "PUBLIC", "", "t2", null, 5, [],
+    ["t1"], {}, "$&", "$'", "$`", "$$", "x/../t1", "%2e%2e/t1", "t%31",
+    "t1?x", "public#x", "a b", "t_1", "hello", "appid-x", " t1", "t1/",
+    "/t1", "é", "t1\t"];
+// The user's roles in the core (public, and t1 when drawn), and faults on
+// the roles APIs.
+const CORE_ROLES = [null, [], ["admin"], ["viewer"], ["editor"],
+    ["admin", "banned"], ["viewer", "admin", "editor"], ["a b&c=d+é"]];
+const ROLE_FAULTS = [null, null, null, null, null, null,
+    ["userroles", "500"], ["userroles", "garbage"], ["permissions", "500"],
+    ["userroles", "429", { count: 1 }], ["permissions", "garbage"]];
 
 // Raw JSON text pieces for "raw members" (names and values as text).
 const RAW_NUMBERS = ["0", "-0", "1", "1.0", "1.50", "1e2", "1E2", "1e+2",
@@ -330,6 +377,7 @@ function buildCase(i, r, seed) {
                 await c.core.user({ userId: "gen-user",
                     email: "gen@example.com", verified: verifiedUser });
             }
+            await coreRoles(c, rr);
             return { t: smut[1](t, rr), t2 };
         },
         headers: (c, d) => {
@@ -386,6 +434,25 @@ function buildCase(i, r, seed) {
             return h;
         },
     };
+}
+
+// The roles the core holds for gen-user (drawn after the token's draws,
+// so that a seed replays).
+async function coreRoles(c, rr) {
+    const pub = rr.pick(CORE_ROLES);
+    const t1 = rr.chance(0.5) ? rr.pick(CORE_ROLES) : null;
+    const fault = rr.pick(ROLE_FAULTS);
+    if (pub === null && t1 === null) return;
+    await c.core.role("admin", ["read", "write"]);
+    await c.core.role("editor", ["read"]);
+    await c.core.role("banned", ["delete"]);
+    await c.core.role("a b&c=d+é", ["write", "x y"]);
+    if (pub !== null) await c.core.userRoles("gen-user", pub);
+    if (t1 !== null) {
+        await c.core.tenant("t1");
+        await c.core.userRoles("gen-user", t1, "t1");
+    }
+    if (fault) await c.core.fault(...fault);
 }
 
 function generate(n, seed) {

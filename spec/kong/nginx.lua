@@ -61,6 +61,20 @@ function _M.snippets(opts, app)
     end
     local spec_json = assert(cjson.encode(runner_spec(opts)))
     assert(not spec_json:find("]==]", 1, true))
+    -- nginx reads a *_by_lua_block token by token, and no token (a Lua
+    -- string literal too) may outgrow its 4 KB conf buffer: the JSON goes
+    -- in as literals of at most 1000 bytes, none ending in "]" or "=",
+    -- which could run into the closing bracket.
+    local literals = {}
+    local at = 1
+    while at <= #spec_json do
+        local stop = math.min(at + 999, #spec_json)
+        while stop > at and spec_json:sub(stop, stop):find("[%]=]") do
+            stop = stop - 1
+        end
+        literals[#literals + 1] = "[==[" .. spec_json:sub(at, stop) .. "]==]"
+        at = stop + 1
+    end
     local http = {
         "lua_socket_log_errors off;",
         -- as in Kong's own template (kong/templates/nginx_kong.lua)
@@ -68,8 +82,8 @@ function _M.snippets(opts, app)
         "init_by_lua_block {",
         "    package.path = '" .. nginx.TOP .. "/spec/kong/lib/?.lua;'"
             .. " .. package.path",
-        "    local spec = require('cjson.safe').decode([==["
-            .. spec_json .. "]==])",
+        "    local spec = require('cjson.safe').decode(",
+        "        " .. table.concat(literals, "\n        .. ") .. ")",
         "    require('spec.kong.runner').init(spec)",
         "}",
         "init_worker_by_lua_block {",

@@ -65,7 +65,7 @@ module.exports = [
         ST_COOKIE_SAME_SITE: "lax", ST_OLDER_COOKIE_DOMAIN: "" } },
     // UserRoles: role / permission validators on every route but
     // /verify-noclaims (ST_CLAIMS), refetched through the core's roles APIs
-    { name: "xRoles", extra: true, env: { ...base,
+    { name: "roles", env: { ...base,
         ST_CLAIMS: JSON.stringify([
             { claim: "st-role", check: "includes", value: "admin" },
             { claim: "st-perm", check: "includes", value: "write" },
@@ -73,7 +73,7 @@ module.exports = [
                 id: "not-banned" }]) } },
     // max ages (a refetch when the claim is older), the list checks, after
     // EmailVerification's validator
-    { name: "xRolesMaxAge", extra: true, env: { ...base,
+    { name: "rolesMaxAge", env: { ...base,
         ST_EMAIL_VERIFICATION: "REQUIRED",
         ST_CLAIMS: JSON.stringify([
             { claim: "st-perm", check: "includes_all",

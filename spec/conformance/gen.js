@@ -135,7 +135,7 @@ const MINT_MUTATIONS = [
         { v: false, t: [Date.now() - 60000.5] },
         { v: false, t: ["", ""] }, { v: false, t: [null] },
         { v: false, t: "0x" + (Date.now() - 60000).toString(16) }]) } })],
-    // UserRoles claims (validated in xRoles / xRolesMaxAge, st-role and
+    // UserRoles claims (validated in roles / rolesMaxAge, st-role and
     // st-perm refetched through the core when missing or too old)
     ["roles", (r) => ({ roles: false, claims: {
         ...(r.chance(0.7) ? { "st-role": { v: r.pick(ROLE_LISTS),

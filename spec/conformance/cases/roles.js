@@ -1,14 +1,14 @@
 "use strict";
-// UserRoles claims (st-role, st-perm): the validators of xRoles / xRolesMaxAge
+// UserRoles claims (st-role, st-perm): the validators of roles / rolesMaxAge
 // (configs.js, ST_CLAIMS), their refetch through the core's roles APIs
 // (GET /<tenantId>/recipe/user/roles, GET /recipe/role/permissions), the
 // tenant path node builds from the token's tId, values of odd types and
 // core faults. In the other configurations no validator reads these claims:
 // the same tokens pass, with no core call.
 //
-//   xRoles:       st-role includes "admin", st-perm includes "write",
+//   roles:       st-role includes "admin", st-perm includes "write",
 //                 st-role excludes "banned" (id not-banned)
-//   xRolesMaxAge: st-ev isVerified, st-perm includesAll [read, write] (300 s),
+//   rolesMaxAge: st-ev isVerified, st-perm includesAll [read, write] (300 s),
 //                 st-role includesAny [admin, editor] (60 s, id role-any),
 //                 st-perm excludesAll [delete, root] (id perm-safe)
 const { via, bearer, cookie, at } = require("./_dsl");
@@ -33,9 +33,9 @@ const add = (name, o) => {
     cases.push(c);
 };
 
-// Outcome per configuration: [xRoles, xRolesMaxAge], "ok" elsewhere.
+// Outcome per configuration: [roles, rolesMaxAge], "ok" elsewhere.
 const out = (x, m, transport = "header", other = "ok") => (c) =>
-    via(c, transport, { xRoles: x, xRolesMaxAge: m }[c.cfg.name] || other);
+    via(c, transport, { roles: x, rolesMaxAge: m }[c.cfg.name] || other);
 
 const claim = (v, ageMs = 0) => ({ v, t: Date.now() - ageMs });
 const rp = (role, perm) => ({

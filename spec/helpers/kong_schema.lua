@@ -834,4 +834,27 @@ function _M.check_definition(def)
 end
 
 
+-- Claim specs of the Lua config (`claims`, `override_global_claim_validators`)
+-- in the plugin schema's shape, in place: the lists of includes_all,
+-- excludes_all and includes_any go in `values`; a value must be a string
+-- (the schema has no other type for it).  Returns the list.
+local LIST_CHECKS = { includes_all = true, excludes_all = true,
+                      includes_any = true }
+
+function _M.plugin_claims(list)
+    for i, spec in ipairs(list or {}) do
+        if LIST_CHECKS[spec.check] and type(spec.value) == "table" then
+            spec.values, spec.value = spec.value, nil
+        end
+        for _, v in ipairs(spec.values or { spec.value }) do
+            if type(v) ~= "string" then
+                error("claims[" .. i .. "]: the Kong plugin takes string "
+                      .. "values only", 2)
+            end
+        end
+    end
+    return list
+end
+
+
 return _M

@@ -23,22 +23,8 @@ local user = env.config({
 })
 
 
--- Claim specs in the plugin schema's shape: the lists of includes_all,
--- excludes_all and includes_any go in `values`, and a value is a string
--- (the schema has no other type for it).
-local LIST_CHECKS = { includes_all = true, excludes_all = true,
-                      includes_any = true }
-if user.claims then
-    for i, spec in ipairs(user.claims) do
-        if LIST_CHECKS[spec.check] and type(spec.value) == "table" then
-            spec.values, spec.value = spec.value, nil
-        end
-        for _, v in ipairs(spec.values or { spec.value }) do
-            assert(type(v) == "string", "ST_CLAIMS[" .. i .. "]: the Kong "
-                   .. "plugin takes string values only")
-        end
-    end
-end
+-- the plugin schema's shape of claim specs (`values` for the list checks)
+require("spec.helpers.kong_schema").plugin_claims(user.claims)
 
 
 -- plugin config = the OpenResty config + this route's options

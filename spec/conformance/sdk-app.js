@@ -7,7 +7,9 @@
 // Routes (every method): /verify, /api/user (verifySession()),
 // /verify-optional (sessionRequired:false), /verify-checkdb
 // (checkDatabase:true), /verify-nocsrf (antiCsrfCheck:false),
-// /verify-noclaims (overrideGlobalClaimValidators: () => []).
+// /verify-noclaims (overrideGlobalClaimValidators: () => []); with ST_CLAIMS
+// also /verify-admin (the globals + st-role includes admin, st-perm
+// excludes delete).
 // Each answers the seed JSON {note, userId, sessionHandle,
 // userDataInAccessToken}. ST_TEST_LOGIN=1 adds POST /test/login
 // {"userId","payload"} (Session.createNewSession) for the browser test;
@@ -150,6 +152,15 @@ const routes = {
     "/verify-nocsrf": { antiCsrfCheck: false },
     "/verify-noclaims": { overrideGlobalClaimValidators: () => [] },
 };
+// With UserRoles (ST_CLAIMS): a route that adds validators to the globals,
+// as an app guards its admin routes; the gateway's route "admin"
+// (add_claims) in examples/openresty/nginx.conf.
+if (extraValidators) {
+    routes["/verify-admin"] = { overrideGlobalClaimValidators: (g) => [...g,
+        UserRoles.UserRoleClaim.validators.includes("admin", undefined,
+            "route-admin"),
+        UserRoles.PermissionClaim.validators.excludes("delete")] };
+}
 for (const [path, opts] of Object.entries(routes)) {
     app.all(path, verifySession(opts), seed);
 }

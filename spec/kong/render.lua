@@ -53,6 +53,21 @@ local routes = {
       plugins = plugin({ override_global_claim_validators = {} }) },
 }
 
+-- examples/openresty/nginx.conf's route "admin" (add_claims): a Kong route
+-- has a plugin config of its own, whose claims are the globals and these
+do
+    local claims = {}
+    for _, spec in ipairs(user.claims or {}) do
+        claims[#claims + 1] = spec
+    end
+    claims[#claims + 1] = { claim = "st-role", check = "includes",
+                            value = "admin", id = "route-admin" }
+    claims[#claims + 1] = { claim = "st-perm", check = "excludes",
+                            value = "delete" }
+    routes[#routes + 1] = { name = "verify_admin", path = "/verify-admin",
+                            plugins = plugin({ claims = claims }) }
+end
+
 local backend = getenv("ST_BACKEND_URL") or getenv("ST_AUTH_UPSTREAM")
 if backend and backend ~= "" then
     assert(backend:match("^https?://[%w.:%[%]-]+/?$"),

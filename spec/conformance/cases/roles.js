@@ -317,6 +317,50 @@ for (const [name, entry, x, m] of [
         exp: out(x, m) });
 }
 
+// ------------------------------------------- a route's own validators
+// /verify-admin (roles configurations only): the globals, then st-role
+// includes "admin" (id route-admin) and st-perm excludes "delete"; errors
+// list the globals' first.
+const ONLY_ROLES = ["roles", "rolesMaxAge"];
+for (const [name, o, x, m] of [
+    ["role [admin], perm [read, write], fresh",
+        { tok: () => ({ claims: rp(GOOD_ROLE(), GOOD_PERM()) }) }, "ok", "ok"],
+    ["role [editor], perm [read, write], fresh (only the route fails)",
+        { tok: () => ({ claims: rp(claim(["editor"]), GOOD_PERM()) }) },
+        "claim", "claim"],
+    ["role [viewer], perm [read] (global and route fail)",
+        { tok: () => ({ claims: rp(claim(["viewer"]), claim(["read"])) }) },
+        "claim", "claim"],
+    ["role [admin], perm [read, write, delete]",
+        { tok: () => ({ claims: rp(GOOD_ROLE(),
+            claim(["read", "write", "delete"])) }) }, "claim", "claim"],
+    ["role + perm missing, core: admin (fetched once for both lists)",
+        { setup: (c) => roles(c, ["admin"]), tok: () => ({}) }, "ok", "ok"],
+    ["role + perm missing, core: admin, banned",
+        { setup: (c) => roles(c, ["admin", "banned"]), tok: () => ({}) },
+        "claim", "claim"],
+    ["role + perm missing, core: editor",
+        { setup: (c) => roles(c, ["editor"]), tok: () => ({}) },
+        "claim", "claim"],
+    ["role 120 s old [editor], core: admin",
+        { setup: (c) => roles(c, ["admin"]), tok: () => ({ claims: rp(
+            claim(["editor"], 120000), GOOD_PERM()) }) }, "claim", "ok"],
+    ["role + perm missing, cookie, core: admin (new cookie)",
+        { setup: (c) => roles(c, ["admin"]), transport: "cookie",
+            tok: () => ({}) }, "ok", "ok"],
+    ["role + perm missing, core: admin, userroles 500",
+        { setup: async (c) => {
+            await roles(c, ["admin"]);
+            await c.core.fault("userroles", "500");
+        }, tok: () => ({}) }, "error", "error"],
+]) {
+    add(`/verify-admin: ${name}`, { route: "/verify-admin",
+        only: ONLY_ROLES, ...o,
+        exp: out(x, m, o.transport === "cookie" ? "cookie" : "header") });
+}
+add("/verify-admin: no session", { route: "/verify-admin", headers: () => [],
+    only: ONLY_ROLES, exp: "unauth" });
+
 // --------------------------------------------------------------- faults
 for (const [api, mode, opts, x] of [
     ["userroles", "500", {}, "error"], ["userroles", "garbage", {}, "error"],

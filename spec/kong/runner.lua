@@ -12,7 +12,9 @@
 --   * header_filter: every plugin of the route, in the same order, also
 --     on responses produced by kong.response.exit();
 --   * a Lua error in a handler's access phase becomes Kong's 500
---     {"message":"An unexpected error occurred"};
+--     {"message":"An unexpected error occurred"}; one in header_filter
+--     is not caught (Kong runs those handlers without pcall): nginx
+--     drops the response;
 --   * kong.ctx.plugin is per plugin instance, kong.ctx.shared per request.
 --
 -- nginx.conf wiring (see spec/kong/nginx.lua):
@@ -160,12 +162,12 @@ function _M.header_filter()
         if fn then
             ctx.KONG_PLUGIN_NAME = p.name
             ctx.KONG_PLUGIN_INSTANCE = p.ctx_key
-            local ok, err = pcall(fn, p.handler, p.conf)
+            -- no pcall: Kong's execute_collected_plugins_iterator calls
+            -- plugin.handler[phase] bare, so an error ends
+            -- header_filter_by_lua with NGX_ERROR and nginx drops the
+            -- response (the client sees the connection closed)
+            fn(p.handler, p.conf)
             ctx.KONG_PLUGIN_NAME = nil
-            if not ok then
-                ngx.log(ngx.ERR, "[kong] plugin '", p.name,
-                        "' header_filter: ", tostring(err))
-            end
         end
     end
 end

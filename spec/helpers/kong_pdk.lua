@@ -80,10 +80,11 @@ local function check_phase(accepted)
 end
 
 
--- kong/pdk/private/checks.lua: header names are strings, values are
--- strings, numbers, booleans or arrays of strings; "" is sent as " "
--- because ngx.header[x] = "" would delete the header.
-local function validate_header(name, value)
+-- kong/pdk/private/checks.lua validate_headers (kong.response.exit's
+-- header map, every Kong 3.x): names are strings, values are strings,
+-- numbers, booleans or arrays of strings; "" is sent as " " because
+-- ngx.header[x] = "" would delete the header.
+local function validate_headers_value(name, value)
     if type(name) ~= "string" then
         error(fmt("invalid header name %q: got %s, expected string",
                   tostring(name), type(name)), 3)
@@ -97,8 +98,26 @@ local function validate_header(name, value)
             end
         end
     elseif tv ~= "string" and tv ~= "number" and tv ~= "boolean" then
-        error(fmt("invalid header value for %q: got %s, expected array of " ..
-                  "string, string, number or boolean", name, tv), 3)
+        error(fmt("invalid header value for %q: got %s, expected string, " ..
+                  "number, boolean or array of strings", name, tv), 3)
+    end
+end
+
+
+-- kong/pdk/private/checks.lua validate_header, the single-header calls
+-- (kong.response.set_header/add_header, kong.service.request.set_header)
+-- as Kong 3.4 and 3.5 have it: a string, number or boolean, no array.
+-- Arrays are taken from 3.6 on (Kong #12164), so a plugin that passes one
+-- fails in the oldest Kong it supports; this adapter refuses them too.
+local function validate_header(name, value)
+    if type(name) ~= "string" then
+        error(fmt("invalid header name %q: got %s, expected string",
+                  tostring(name), type(name)), 3)
+    end
+    local tv = type(value)
+    if tv ~= "string" and tv ~= "number" and tv ~= "boolean" then
+        error(fmt("invalid header value for %q: got %s, expected " ..
+                  "string, number or boolean", name, tv), 3)
     end
 end
 
@@ -308,7 +327,7 @@ function response.exit(status, body, headers)
 
     local has_type, has_length
     for name, value in pairs(headers or {}) do
-        validate_header(name, value)
+        validate_headers_value(name, value)
         local lname = lower(name)
         if lname ~= "transfer-encoding" then
             ngx.header[name] = normalize_header_value(value)

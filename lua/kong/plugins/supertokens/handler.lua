@@ -383,7 +383,13 @@ local function add_relay_headers(list)
         elseif their_cookies ~= nil then
             cookies[#cookies + 1] = their_cookies
         end
-        kong.response.set_header("Set-Cookie", cookies)
+        -- one value per call: Kong 3.4 and 3.5 refuse an array in
+        -- kong.response.set_header/add_header (checks.validate_header;
+        -- arrays are taken from 3.6 on)
+        kong.response.set_header("Set-Cookie", cookies[1])
+        for i = 2, #cookies do
+            kong.response.add_header("Set-Cookie", cookies[i])
+        end
     end
 end
 

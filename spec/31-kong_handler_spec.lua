@@ -406,6 +406,71 @@ describe("kong handler (static keys)", function()
 end)
 
 
+-- Kong 3.4 has no configure phase (kong/runloop/plugins_iterator.lua
+-- calls handler:configure() from 3.5 on): the state is built by the first
+-- phase that needs it, and that may be header_filter, when a plugin of
+-- higher priority answers the route's first request.
+describe("kong handler (Kong 3.4: no configure phase)", function()
+    local srv, k, dir
+
+    local function get(path, headers)
+        local res, err = http.request(srv.port, {
+            method = "GET", path = path, headers = headers or {} })
+        assert(res, err)
+        return res
+    end
+
+    setup(function()
+        k = keys.rsa(2048, "d-1")
+        dir = keys.tmpdir()
+        keys.write_file(dir .. "/jwks.json", keys.jwks({ k }))
+        local function route(name, path)
+            return { name = name, path = path, match = "^~ ", plugins = {
+                { name = "supertokens", config = {
+                    jwks_file = dir .. "/jwks.json",
+                    app_info = { api_domain = API, website_domain = WEB } } },
+                { name = "early_deny" } } }
+        end
+        srv = kong_nginx.start({
+            no_configure = true,
+            routes = { route("first_denied", "/echo/denied/"),
+                       route("first_ok", "/echo/") },
+        })
+    end)
+
+    teardown(function()
+        if srv then
+            srv:stop()
+        end
+        keys.cleanup()
+    end)
+
+    it("builds the state in header_filter when access did not run",
+       function()
+        local res = get("/echo/denied/x", {
+            { "Origin", WEB }, { "X-Deny-Early", "1" } })
+        assert.equal(403, res.status)
+        assert.equal(WEB, res:header("access-control-allow-origin"))
+        res = get("/echo/denied/x",
+                  { { "Authorization", "Bearer " .. v5_token(k) } })
+        assert.equal(200, res.status, res.body)
+        assert.equal("user-1",
+                     echo_body(res).headers["x-supertokens-user-id"])
+        assert.same({}, no_errors(srv))
+    end)
+
+    it("builds the state in access on a route's first request", function()
+        assert.equal(401, get("/echo/x").status)
+        local res = get("/echo/x",
+                        { { "Authorization", "Bearer " .. v5_token(k) } })
+        assert.equal(200, res.status, res.body)
+        assert.equal("user-1",
+                     echo_body(res).headers["x-supertokens-user-id"])
+        assert.same({}, no_errors(srv))
+    end)
+end)
+
+
 describe("kong handler (core stand-in)", function()
     local core_helper = require "spec.helpers.core"
     local nginx_helper = require "spec.helpers.nginx"

@@ -11,6 +11,8 @@
 --                  ... },
 --       plugins = { early_deny = "spec.kong.plugins.early_deny" },  -- extra
 --       no_dict = false, workers = 1, env = {...},
+--       no_configure = true,  -- as Kong 3.4: handler:configure() is never
+--                             -- called (the phase came in Kong 3.5)
 --       status_api = true,  -- GET /status/supertokens/metrics: the
 --                           -- plugin's status_api.lua, as Kong's Status
 --                           -- API runs it (phase admin_api)
@@ -44,7 +46,8 @@ local function runner_spec(opts)
             routes[r.name] = r.plugins
         end
     end
-    return { plugins = plugins, routes = routes }
+    return { plugins = plugins, routes = routes,
+             no_configure = opts.no_configure or nil }
 end
 
 

@@ -6,7 +6,8 @@
 --     validator in spec/helpers/kong_schema.lua) and handed to handlers as
 --     Kong hands stored configs back (defaults filled, null -> nil);
 --   * init_worker: handler:init_worker(), then handler:configure(configs)
---     with all configs of a plugin;
+--     with all configs of a plugin (Kong 3.5+; spec.no_configure: as Kong
+--     3.4, which has no configure phase);
 --   * access: plugins in PRIORITY order (highest first); once one calls
 --     kong.response.exit(), the rest of the phase is skipped;
 --   * header_filter: every plugin of the route, in the same order, also
@@ -39,6 +40,7 @@ local sort = table.sort
 local _M = {}
 
 local ROUTES = {}      -- route name -> ordered plugin instances
+local NO_CONFIGURE = false
 local BY_PLUGIN = {}   -- plugin name -> { handler, configs }
 
 
@@ -46,10 +48,12 @@ local BY_PLUGIN = {}   -- plugin name -> { handler, configs }
 --   plugins = { <name> = "<module prefix>" },  -- e.g. supertokens =
 --                                              -- "kong.plugins.supertokens"
 --   routes = { <route> = { { name = <plugin>, config = {...} }, ... } },
+--   no_configure = true,  -- optional: Kong 3.4, no configure phase
 -- }
 -- Raises (so nginx refuses to start) when a config fails its schema.
 function _M.init(spec)
     pdk.install()
+    NO_CONFIGURE = spec.no_configure == true
     for route, entries in pairs(spec.routes) do
         local list = {}
         for _, entry in ipairs(entries) do
@@ -98,7 +102,7 @@ function _M.init_worker()
                         ":init_worker (", tostring(err), ")")
             end
         end
-        if p.handler.configure then
+        if p.handler.configure and not NO_CONFIGURE then
             local ok, err = pcall(p.handler.configure, p.handler, p.configs)
             if not ok then
                 ngx.log(ngx.ERR, "failed to execute plugin '", name,

@@ -44,6 +44,27 @@ local NO_CONFIGURE = false
 local BY_PLUGIN = {}   -- plugin name -> { handler, configs }
 
 
+-- The keys Kong's plugins iterator writes into every config table it hands
+-- to a handler (kong/runloop/plugins_iterator.lua get_plugin_config; 3.9
+-- adds __ws_id): a handler must read its own fields by name.
+local SEQ = 0
+local WS_ID = "00000000-0000-4000-8000-000000000000"
+
+local function add_kong_keys(conf, name, route)
+    SEQ = SEQ + 1
+    local id = string.format("00000000-0000-4000-8000-%012d", SEQ)
+    conf.route_id = "route-" .. route
+    conf.service_id = nil
+    conf.consumer_id = nil
+    conf.plugin_instance_name = nil
+    conf.__plugin_id = id
+    conf.__ws_id = WS_ID
+    conf.__key__ = "plugins:" .. name .. ":" .. conf.route_id .. "::::"
+                   .. WS_ID
+    conf.__seq__ = SEQ
+end
+
+
 -- spec = {
 --   plugins = { <name> = "<module prefix>" },  -- e.g. supertokens =
 --                                              -- "kong.plugins.supertokens"
@@ -68,6 +89,7 @@ function _M.init(spec)
                       .. "': schema violation: " .. cjson.encode(err), 0)
             end
             local conf = kong_schema.runtime_config(entity.config)
+            add_kong_keys(conf, entry.name, route)
             local p = BY_PLUGIN[entry.name]
             if not p then
                 p = { handler = handler, configs = {} }

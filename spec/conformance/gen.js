@@ -305,9 +305,11 @@ function buildCase(i, r, seed) {
         "both", "both-other", "none"]);
     const method = r.pick(["GET", "GET", "GET", "POST", "POST", "PUT",
         "DELETE", "PATCH", "HEAD", "OPTIONS"]);
+    // /verify-admin: the roles configurations' guarded route (run.js
+    // sends it to /verify where there is none)
     const route = r.pick(["/verify", "/verify", "/verify", "/api/user",
         "/verify-optional", "/verify-checkdb", "/verify-nocsrf",
-        "/verify-noclaims"]);
+        "/verify-noclaims", "/verify-admin"]);
     const register = r.chance(0.4);
     const verifiedUser = r.pick([true, false, null]);
     const rid = r.pick([undefined, undefined, "session", "anti-csrf", ""]);

@@ -458,6 +458,22 @@ describe("decide: core verification", function()
                      .. "}", H.unb64(ft))
     end)
 
+    -- node: new RecipeUserId(response.session.recipeUserId) throws when the
+    -- member is missing (500); JSON null has no .status to read (500)
+    it("a core verify OK without session.recipeUserId, or null -> 500", function()
+        for _, answer in ipairs({
+            '{"status":"OK","session":{"handle":"handle-1","userId":"user-1",'
+                .. '"userDataInJWT":{},"tenantId":"public"}}',
+            "null",
+        }) do
+            local out = run(nil, decide.route({ check_database = true }),
+                            H.req("GET", { Authorization = "Bearer " .. H.v5() }),
+                            { ["POST /recipe/session/verify"] = answer })
+            assert.equal(500, out.status, answer)
+            assert.equal("core_bad_response", out.reason, answer)
+        end
+    end)
+
     it("UNAUTHORISED from the core clears both transports", function()
         local core = { ["POST /recipe/session/verify"] = standin_verify(nil, "UNAUTHORISED") }
         local out = run(nil, decide.route({ check_database = true }),

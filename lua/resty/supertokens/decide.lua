@@ -208,17 +208,31 @@ local function core_request(conf, env)
 end
 
 
--- A JSON object answer from the core, or nil + an outcome (500).
+-- The core's answer as node's Querier returns it (a text/* body as the
+-- string, anything else parsed as JSON: any value), or nil + an outcome
+-- (500: no answer, JSON that does not parse, or JSON null, whose
+-- `.status` node cannot read).
 local function core_call(request, path, body)
-    local text, err = request("POST", path, nil, body, "session")
+    local text, err, is_text = request("POST", path, nil, body, "session")
     if not text then
         return nil, outcome.internal_error("core_unavailable", err)
     end
+    if is_text then
+        return text
+    end
     local resp = jsonjs.parse(text)
-    if not jsonjs.is_object(resp) then
+    if resp == nil or resp == NULL then
         return nil, outcome.internal_error("core_bad_response", path)
     end
     return resp
+end
+
+
+-- node builds the answer's session with new RecipeUserId(
+-- session.recipeUserId), which throws unless session is an object with
+-- that member (null is one).
+local function usable_session(s)
+    return jsonjs.is_object(s) and jget(s, "recipeUserId") ~= nil
 end
 
 
@@ -312,7 +326,7 @@ local function core_verify(conf, route, env, ctx)
     end
     local s = jget(resp, "session")
     local at = jget(resp, "accessToken")
-    if not jsonjs.is_object(s) or at ~= nil and not jsonjs.is_object(at) then
+    if not usable_session(s) or at ~= nil and not jsonjs.is_object(at) then
         return nil, outcome.internal_error("core_bad_response", "session")
     end
     local verified = ctx.verified
@@ -519,6 +533,9 @@ local function assert_claims(conf, env, validators, session, ctx)
         end
         local at = jget(resp, "accessToken")
         local s = jget(resp, "session")
+        if not usable_session(s) then
+            return outcome.internal_error("core_bad_response", "session")
+        end
         if at ~= nil then
             if not jsonjs.is_object(at) then
                 return outcome.internal_error("core_bad_response",

@@ -165,6 +165,16 @@ add("st-ev missing, regenerate fails (500)", {
     },
     tok: (c) => ({ sub: USER, ev: false }),
     exp: (c) => via(c, "header", evOr("error")(c)) });
+// a 200 that is no core answer (see cases/core.js): regenerate reads
+// response.session of it and throws, or finds status UNAUTHORISED missing
+for (const mode of ["html", "json-array", "json-nostatus", "json-null"]) {
+    add(`st-ev missing, regenerate answers 200 ${mode}`, {
+        setup: async (c) => {
+            await user(c, true);
+            await c.core.fault("regenerate", mode);
+        },
+        tok: () => ({ sub: USER, ev: false }) });
+}
 add("st-ev missing, /user/id fails (500)", {
     setup: async (c) => {
         await user(c, true);

@@ -125,6 +125,29 @@ add("prth set, core verify answers garbage", {
         return d;
     },
     headers: (c, d) => [bearer(d.t)], exp: (c) => via(c, "header", "error") });
+// A 200 that is no core answer: node's Querier keeps a text/* body as a
+// string and parses the rest as JSON; getSession then reads
+// response.status (a string, [] or {} have none: try refresh; null throws)
+for (const [mode, x] of [["html", "refresh"], ["json-array", "refresh"],
+    ["json-nostatus", "refresh"], ["json-null", "error"]]) {
+    add(`prth set, core verify answers 200 ${mode}`, {
+        setup: async (c) => {
+            const d = await registered(c, { parentRefreshTokenHash1: "abc" });
+            await c.core.fault("verify", mode);
+            return d;
+        },
+        headers: (c, d) => [bearer(d.t)],
+        exp: (c) => via(c, "header", x) });
+    add(`checkDatabase: core verify answers 200 ${mode}`, {
+        route: "/verify-checkdb",
+        setup: async (c) => {
+            const d = await registered(c, {});
+            await c.core.fault("verify", mode);
+            return d;
+        },
+        headers: (c, d) => [bearer(d.t)],
+        exp: (c) => via(c, "header", x) });
+}
 add("prth set, core drops the connection", {
     setup: async (c) => {
         const d = await registered(c, { parentRefreshTokenHash1: "abc" });

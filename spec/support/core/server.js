@@ -812,8 +812,8 @@ function setJwksFault(q) {
 function setApiFault(q) {
     const api = q.get("api") || "verify";
     const mode = q.get("mode") || "ok";
-    if (!["ok", "500", "garbage", "down", "slow", "hang", "404", "429"]
-        .includes(mode)) {
+    if (!["ok", "500", "garbage", "down", "slow", "hang", "404", "429",
+        "html", "json-array", "json-null", "json-nostatus"].includes(mode)) {
         throw badRequest("unknown mode " + mode);
     }
     if (mode === "ok") delete state.faults.api[api];
@@ -1096,6 +1096,18 @@ async function applyApiFault(group, req, res) {
         res.writeHead(200, { "content-type":
             "application/json; charset=UTF-8" });
         res.end("{\"status\":\"OK\",\"sess");
+        return true;
+    // 200s that are no core answer: a connection URI that reaches some
+    // other web server (an HTML page), or JSON of another shape
+    case "html":
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        res.end("<!DOCTYPE html><html><body>It works</body></html>\n");
+        return true;
+    case "json-array": case "json-null": case "json-nostatus":
+        res.writeHead(200, { "content-type":
+            "application/json; charset=UTF-8" });
+        res.end({ "json-array": "[]", "json-null": "null",
+            "json-nostatus": "{}" }[f.mode]);
         return true;
     case "down": req.socket.destroy(); return true;
     case "hang": return true;

@@ -246,6 +246,22 @@ local function last_refetch(payload, key)
 end
 
 
+-- The elements `for (const x of v)` visits: an array's, a string's code
+-- points; nil when v is not iterable (node: TypeError).
+local function js_iterable(v)
+    if jsonjs.is_array(v) then
+        return v, v.n
+    elseif type(v) == "string" then
+        local points = {}
+        for point in v:gmatch("[%z\1-\127\194-\244][\128-\191]*") do
+            points[#points + 1] = point
+        end
+        return points, #points
+    end
+    return nil
+end
+
+
 local function none()
     return false
 end
@@ -267,8 +283,9 @@ local function member_test(cv)
         end
     elseif type(cv) == "string" then
         local chars = {}
-        for ch in cv:gmatch("[%z\1-\127\194-\244][\128-\191]*") do
-            chars[ch] = true
+        local points, n = js_iterable(cv)
+        for i = 1, n do
+            chars[points[i]] = true
         end
         return function(x)
             return type(x) == "string" and chars[x] == true
@@ -531,17 +548,14 @@ local function fetch_ev(ctx)
         end
         for i = 1, methods.n do
             local lm = methods[i]
-            if not jsonjs.is_object(lm) or jget(lm, "recipeUserId") == nil then
+            local id = jget(lm, "recipeUserId")
+            if not jsonjs.is_object(lm) or id == nil then
                 return nil, "core_bad_response", "GET /user/id"
             end
-        end
-        for i = 1, methods.n do
-            local lm = methods[i]
-            -- node: === on the raw values (a number 1 is not "1")
-            if jget(lm, "recipeUserId") == rid then
+            -- the first match; node: === on the raw values (1 is not "1")
+            if not found and id == rid then
                 found = true
                 email = jget(lm, "email")
-                break
             end
         end
     end
@@ -573,22 +587,6 @@ local function tenant_path(payload, tail)
                             ["'"] = tail }
     tenant = tenant:gsub("%$([%$&`'])", substitutions)
     return normalise.path("/" .. tenant .. tail)
-end
-
-
--- The elements `for (const x of v)` visits: an array's, a string's code
--- points; nil when v is not iterable (node: TypeError).
-local function js_iterable(v)
-    if jsonjs.is_array(v) then
-        return v, v.n
-    elseif type(v) == "string" then
-        local points = {}
-        for point in v:gmatch("[%z\1-\127\194-\244][\128-\191]*") do
-            points[#points + 1] = point
-        end
-        return points, #points
-    end
-    return nil
 end
 
 

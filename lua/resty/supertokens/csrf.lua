@@ -38,41 +38,11 @@ function _M.custom_header(mode, do_check, header)
 end
 
 
--- Whether header bytes, read as node reads a header (latin1: one
--- character per byte), spell the same characters as a claim in UTF-8.
-local function latin1_equals_utf8(latin1, utf8)
-    local n, i, j = #latin1, 1, 1
-    local m = #utf8
-    while j <= m do
-        local b = byte(utf8, j)
-        local cp
-        if b < 0x80 then
-            cp, j = b, j + 1
-        elseif b >= 0xC2 and b <= 0xC3 and j < m then
-            -- the only UTF-8 sequences of characters latin1 can hold
-            local b2 = byte(utf8, j + 1)
-            if b2 < 0x80 or b2 > 0xBF then
-                return false
-            end
-            cp, j = (b - 0xC0) * 64 + (b2 - 0x80), j + 2
-        else
-            return false
-        end
-        if i > n or byte(latin1, i) ~= cp then
-            return false
-        end
-        i = i + 1
-    end
-    return i > n
-end
-_M.latin1_equals_utf8 = latin1_equals_utf8
-
-
 --- The header's text as node holds it, in UTF-8: node reads header bytes
 -- as latin1 (a character per byte) and writes the characters out as
 -- UTF-8 (the core call's JSON, the anti-csrf echo), so byte 0xE9 is
 -- "\195\169".  ASCII (every real anti-CSRF token) is returned as it is.
-function _M.latin1_to_utf8(s)
+local function latin1_to_utf8(s)
     if s == nil or not find(s, "[\128-\255]") then
         return s
     end
@@ -81,6 +51,15 @@ function _M.latin1_to_utf8(s)
         return char(0xC0 + floor(b / 64), 0x80 + b % 64)
     end))
 end
+_M.latin1_to_utf8 = latin1_to_utf8
+
+
+-- Whether header bytes, read as node reads a header (latin1: one
+-- character per byte), spell the same characters as a claim in UTF-8.
+local function latin1_equals_utf8(latin1, utf8)
+    return latin1_to_utf8(latin1) == utf8
+end
+_M.latin1_equals_utf8 = latin1_equals_utf8
 
 
 --- VIA_TOKEN: the request's `anti-csrf` header must equal the token's

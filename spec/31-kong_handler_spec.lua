@@ -32,6 +32,16 @@ local function merge(a, b)
 end
 
 
+-- A request to the test nginx on port; raises when there is no answer.
+local function request_on(port, path, headers, method)
+    local res, err = http.request(port, { method = method or "GET",
+                                          path = path,
+                                          headers = headers or {} })
+    assert(res, err)
+    return res
+end
+
+
 local function echo_body(res)
     local body = cjson.decode(res.body)
     assert(type(body) == "table" and body.headers,
@@ -77,10 +87,7 @@ describe("kong handler (static keys)", function()
     end
 
     local function get(path, headers, method)
-        local res, err = http.request(srv.port, {
-            method = method or "GET", path = path, headers = headers or {} })
-        assert(res, err)
-        return res
+        return request_on(srv.port, path, headers, method)
     end
 
     setup(function()
@@ -414,10 +421,7 @@ describe("kong handler (Kong 3.4: no configure phase)", function()
     local srv, k, dir
 
     local function get(path, headers)
-        local res, err = http.request(srv.port, {
-            method = "GET", path = path, headers = headers or {} })
-        assert(res, err)
-        return res
+        return request_on(srv.port, path, headers)
     end
 
     setup(function()
@@ -476,12 +480,7 @@ describe("kong handler (core stand-in)", function()
     local nginx_helper = require "spec.helpers.nginx"
     local c, srv, vault_port
 
-    local function get(port, path, headers)
-        local res, err = http.request(port, { path = path,
-                                              headers = headers or {} })
-        assert(res, err)
-        return res
-    end
+    local get = request_on
 
     setup(function()
         c = core_helper.start()
@@ -657,10 +656,7 @@ describe("kong handler metrics (Status API)", function()
     local srv, k, dir
 
     local function get(path, headers, method)
-        local res, err = http.request(srv.port, {
-            method = method or "GET", path = path, headers = headers or {} })
-        assert(res, err)
-        return res
+        return request_on(srv.port, path, headers, method)
     end
 
     local function sample(body, series)

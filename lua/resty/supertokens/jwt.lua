@@ -36,7 +36,6 @@ local json_decode = cjson.decode
 local json_encode = cjson.encode
 local json_null = cjson.null
 local table_new = require "table.new"
-local trace_stop = coroutine.running
 
 
 local _M = { _VERSION = "0.1.0" }
@@ -584,14 +583,6 @@ end
 
 -- Successful parse/verify: header fields, claims and the decoded payload.
 local function success(self, vh)
-    -- Ends the caller's trace here (see decide.lua's verify_framed()):
-    -- inlined into the decision's trace, this function's branches on the
-    -- header fields were side exits with so many live registers that
-    -- every side trace from them aborted ("NYI: register coalescing too
-    -- complex"), and LuaJIT never gave up retrying (143 aborts in
-    -- spec/26's 240 requests of new and garbage tokens).  A trace started
-    -- here carries only what it loads.
-    trace_stop()
     local res = result_table(result)
     if result.payload ~= nil then
         res.payload_json = ffi_string(result.payload, result.payload_len)
@@ -601,11 +592,6 @@ local function success(self, vh)
                 return nil, "bad_json", res
             end
             res.payload = payload
-            -- The same after the claims loop, a trace of its own: the side
-            -- trace at its exit went on through the whole decision until
-            -- "trace too long", and then that exit was left to the
-            -- interpreter with the rest of every new token's request.
-            trace_stop()
         end
     end
     return res

@@ -632,6 +632,20 @@ function needTenant(ctx) {
     }
 }
 
+// CreateOrUpdateTenantOrGetTenantV2API.doGet (MultiFactorAuth's fetch of
+// st-mfa reads it through Multitenancy.getTenant): an unknown tenant is
+// caught there, TENANT_NOT_FOUND_ERROR (200); a known one is
+// TenantConfig.toJson_v2 of a tenant created without config: Gson drops
+// the null firstFactors / requiredSecondaryFactors, toJson_v2 removes
+// emailPassword, passwordless and thirdParty.enabled.
+function getTenantV2(ctx) {
+    if (ctx.app !== "public" || !state.tenants.includes(ctx.tenant)) {
+        return { status: "TENANT_NOT_FOUND_ERROR" };
+    }
+    return { thirdParty: { providers: [] }, coreConfig: {},
+        tenantId: ctx.tenant, status: "OK" };
+}
+
 // GetRolesForUserAPI (tenant specific; no check that the user exists)
 function getRolesForUser(ctx) {
     const userId = query(ctx.query, "userId");
@@ -949,6 +963,8 @@ const ROUTES = [
         { tenant: true, fault: "userroles" }],
     ["GET", "/recipe/role/permissions", getPermissionsForRole,
         { tenant: true, fault: "permissions" }],
+    ["GET", "/recipe/multitenancy/tenant/v2", getTenantV2,
+        { tenant: true, fault: "tenant" }],
 ];
 
 function apiVersion(ctx) {

@@ -526,4 +526,39 @@ describe("claims: roles and permissions refetch (UserRoles)", function()
                      out.body)
         assert.same({}, env.calls)
     end)
+
+    -- known differences mfa-claim-null (node: TypeError, 500) and
+    -- mfa-missing-claim-fetch (node fetches through the MFA recipe): 403,
+    -- no core call, never a 500 for token content
+    it("MFA: st-mfa null or missing is a 403 without a core call", function()
+        local mfa = H.conf({ claims = { { claim = "st-mfa", check = "mfa_completed" } } })
+        for extra, body in pairs({
+            ['"st-mfa":null'] = '[{"id":"st-mfa"}]',
+            ['"x":1'] = '[{"id":"st-mfa","reason":{"message":'
+                        .. '"MFA requirement for auth is not satisfied"}}]',
+        }) do
+            local env = H.env({ now_ms = now })
+            local t = H.v5({ extra = extra })
+            local out = decide.verify(mfa, decide.route(),
+                                      H.req("GET", { Authorization = "Bearer " .. t }), env)
+            assert.equal(403, out.status, extra)
+            assert.equal('{"message":"invalid claim","claimValidationErrors":' .. body .. "}",
+                         out.body)
+            assert.same({}, env.calls)
+        end
+    end)
+
+    it("MFA after EmailVerification: both errors, st-ev first", function()
+        local conf = H.conf({ email_verification = { mode = "REQUIRED" },
+                              claims = { { claim = "st-mfa", check = "mfa_completed" } } })
+        local env = H.env({ now_ms = now })
+        local t = H.v5({ extra = '"st-ev":{"v":false,"t":' .. now
+                                 .. '},"st-mfa":{"c":{},"v":0}' })
+        local out = decide.verify(conf, decide.route(),
+                                  H.req("GET", { Authorization = "Bearer " .. t }), env)
+        assert.equal('{"message":"invalid claim","claimValidationErrors":[{"id":"st-ev",'
+                     .. '"reason":{"message":"wrong value","expectedValue":true,'
+                     .. '"actualValue":false}},{"id":"st-mfa"}]}', out.body)
+        assert.same({}, env.calls)
+    end)
 end)

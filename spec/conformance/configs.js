@@ -82,6 +82,13 @@ module.exports = [
                 value: ["admin", "editor"], max_age: 60, id: "role-any" },
             { claim: "st-perm", check: "excludes_all",
                 value: ["delete", "root"], id: "perm-safe" }]) } },
+    // MultiFactorAuth: node's MultiFactorAuth.init() adds
+    // hasCompletedMFARequirementsForAuth() to the global validators, after
+    // EmailVerification's (ST_CLAIMS st-mfa mfa_completed; cases/mfa.js)
+    { name: "mfa", env: { ...base,
+        ST_EMAIL_VERIFICATION: "REQUIRED",
+        ST_CLAIMS: JSON.stringify([
+            { claim: "st-mfa", check: "mfa_completed" }]) } },
     { name: "xSubdomains", extra: true, env: { ...base,
         ST_API_DOMAIN: "https://api.app.example.co.uk",
         ST_WEBSITE_DOMAIN: "https://www.example.co.uk",

@@ -161,7 +161,25 @@ const MINT_MUTATIONS = [
         "3"]), set: { tId: r.pick(ROLE_TIDS) },
         claims: r.chance(0.3) ? { "st-perm": { v: ["read", "write"],
             t: Date.now() } } : {} })],
+    // MultiFactorAuth (validated in mfa): node passes a truthy v, gives a
+    // reason only for false; st-mfa not an object reads (...).v
+    ["st-mfa", (r) => ({ mfa: false,
+        claims: { "st-mfa": r.pick(MFA_VALUES) } })],
+    ["st-mfa raw", (r) => ({ mfa: false, rawTail: ',"st-mfa":{"c":{},"v":' +
+        rawValue(r, 1) + "}" })],
+    // known differences mfa-claim-null (node: TypeError, 500) and
+    // mfa-missing-claim-fetch (node fetches it through the MFA recipe)
+    ["st-mfa null", () => ({ mfa: false, claims: { "st-mfa": null } })],
+    ["st-mfa missing", () => ({ mfa: false })],
 ];
+
+// st-mfa values: v of every JSON type, c of odd shapes, not an object
+const MFA_VALUES = [{ c: {}, v: true }, { c: {}, v: false }, { c: {} },
+    {}, { v: true }, { v: false }, { c: null, v: true }, { c: [], v: false },
+    { c: "x", v: true }, { c: { totp: 1 }, v: 0 }, { v: "" }, { v: null },
+    { v: "false" }, { v: "0" }, { v: 1 }, { v: -1 }, { v: [] }, { v: {} },
+    { v: [false] }, { v: { v: false } }, true, false, 0, 1, "", "v", "abc",
+    [], [true], [{ v: true }], { c: {}, v: true, t: "x" }];
 
 // Values for the roles mutations: what a core fetches (lists of role
 // names), ages around the configurations' max ages (60 s, 300 s) but not

@@ -244,8 +244,9 @@ async function runConfig(cfg, cases, known, core, kids, stateDir, logStream,
                 data = c.setup ? await c.setup(ctx) : undefined;
                 let path = c.route || "/verify";
                 // /verify-admin exists where ST_CLAIMS gives both sides
-                // UserRoles; a generated case elsewhere goes to /verify
-                if (!cfg.env.ST_CLAIMS && path.startsWith("/verify-admin")) {
+                // UserRoles (st-role / st-perm validators); a generated case
+                // elsewhere goes to /verify
+                if (!ctx.roles && path.startsWith("/verify-admin")) {
                     path = "/verify" + path.slice("/verify-admin".length);
                 }
                 req = { method: c.method || "GET", path,

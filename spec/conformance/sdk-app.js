@@ -18,12 +18,17 @@
 // st-perm only) adds UserRoles and those validators to the global ones
 // (after EmailVerification's), as an app does with
 // override.functions.getGlobalClaimValidators.
+// An ST_CLAIMS element {"claim":"st-mfa","check":"mfa_completed"} (first in
+// the list, no id: the gateway's order EV, then ST_CLAIMS) inits
+// MultiFactorAuth instead, which adds hasCompletedMFARequirementsForAuth()
+// to the global validators itself (post-init, after EmailVerification's).
 const express = require("express");
 const cors = require("cors");
 const supertokens = require("supertokens-node");
 const Session = require("supertokens-node/recipe/session");
 const EmailVerification = require("supertokens-node/recipe/emailverification");
 const UserRoles = require("supertokens-node/recipe/userroles");
+const MultiFactorAuth = require("supertokens-node/recipe/multifactorauth");
 const { verifySession } =
     require("supertokens-node/recipe/session/framework/express");
 const { middleware, errorHandler } =
@@ -76,9 +81,20 @@ const ARRAY_CHECKS = { includes: "includes", excludes: "excludes",
     includes_any: "includesAny" };
 const CLAIMS = { "st-role": UserRoles.UserRoleClaim,
     "st-perm": UserRoles.PermissionClaim };
+function isMfa(v) {
+    return v && v.claim === "st-mfa";
+}
 function claimValidators(specs) {
     if (!Array.isArray(specs)) throw new Error("ST_CLAIMS: not a list");
-    return specs.map((v, i) => {
+    specs.forEach((v, i) => {
+        if (isMfa(v) && (i !== 0 || v.check !== "mfa_completed" ||
+            v.id !== undefined || v.value !== undefined ||
+            v.max_age !== undefined)) {
+            throw new Error(`ST_CLAIMS[${i}]: sdk-app knows st-mfa only as ` +
+                "the first element, check mfa_completed, no id/value/max_age");
+        }
+    });
+    return specs.filter((v) => !isMfa(v)).map((v, i) => {
         const claim = CLAIMS[v.claim];
         const check = ARRAY_CHECKS[v.check];
         if (!claim || !check) {
@@ -89,8 +105,10 @@ function claimValidators(specs) {
         return claim.validators[check](v.value, v.max_age, v.id);
     });
 }
-const extraValidators = has("ST_CLAIMS")
-    ? claimValidators(JSON.parse(env.ST_CLAIMS)) : null;
+const claimSpecs = has("ST_CLAIMS") ? JSON.parse(env.ST_CLAIMS) : null;
+const mfa = Array.isArray(claimSpecs) && claimSpecs.some(isMfa);
+const roleValidators = claimSpecs ? claimValidators(claimSpecs) : [];
+const extraValidators = roleValidators.length > 0 ? roleValidators : null;
 if (extraValidators) {
     session.override = { functions: (orig) => ({ ...orig,
         getGlobalClaimValidators: async (input) => [
@@ -104,6 +122,7 @@ if (has("ST_EMAIL_VERIFICATION")) {
         mode: env.ST_EMAIL_VERIFICATION.toUpperCase() }));
 }
 if (extraValidators) recipeList.push(UserRoles.init());
+if (mfa) recipeList.push(MultiFactorAuth.init());
 
 const connectionURI = env.ST_CONNECTION_URI || "http://127.0.0.1:3567";
 supertokens.init({

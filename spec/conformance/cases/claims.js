@@ -79,7 +79,7 @@ add("legacy v2 token, userData null", {
     setup: (c) => user(c, true),
     tok: (c) => ({ sub: USER, legacy: 2, set: { userData: null } }),
     exp: (c) => via(c, "header",
-        info(c.cfg).ev || c.roles ? "error" : "ok") });
+        info(c.cfg).ev || c.roles || c.mfa ? "error" : "ok") });
 // node's claim merges start from Object.assign({}, userData): an array's
 // elements, a string's UTF-16 units under their indexes, nothing for a number
 for (const [name, ud] of [["an array", [1, null, { a: 2 }]],

@@ -70,6 +70,7 @@ const TOKENS = [
             + `"st-ev":{"v":true,"t":${Date.now()}},`
             + `"st-role":{"v":["admin"],"t":${Date.now()}},`
             + `"st-perm":{"v":["read","write"],"t":${Date.now()}},`
+            + '"st-mfa":{"c":{"emailpassword":1},"v":true},'
             + '"n":[1,2.50,1e3,-0],"big":12345678901234567890,'
             + '"s":"\\u0041\\/\\u00e9","10":"ten","9":"nine","o":{"2":1,"1":2}}' }),
         "ok"],
@@ -93,6 +94,7 @@ const TOKENS = [
             + ` "st-ev" : { "v" : true, "t" : ${Date.now()} },`
             + ` "st-role" : { "v" : [ "admin" ], "t" : ${Date.now()} },`
             + ` "st-perm" : { "v" : [ "read", "write" ], "t" : ${Date.now()} },`
+            + ' "st-mfa" : { "c" : { "emailpassword" : 1 }, "v" : true },'
             + ' "z": [ ] }\n' }),
         "ok"],
     ["payload is a JSON array", (c) => c.T({ payloadRaw: "[1,2]" }),

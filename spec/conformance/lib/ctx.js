@@ -49,6 +49,12 @@ function coreClient(port) {
     };
 }
 
+// The claim keys of the configuration's ST_CLAIMS validators.
+function claimKeys(cfg) {
+    const specs = cfg.env.ST_CLAIMS ? JSON.parse(cfg.env.ST_CLAIMS) : [];
+    return specs.map((s) => s.claim);
+}
+
 function makeCtx(cfg, core, kids, stateDir) {
     const apiDomain = (cfg.env.ST_API_DOMAIN || "http://localhost:3001")
         .replace(/\/+$/, "");
@@ -71,14 +77,22 @@ function makeCtx(cfg, core, kids, stateDir) {
         // With role/permission validators (ST_CLAIMS) the same for st-role
         // and st-perm: values every configured validator accepts, fetched
         // now. roles:false leaves them out.
-        roles: !!cfg.env.ST_CLAIMS,
+        roles: claimKeys(cfg).some((k) => k === "st-role" || k === "st-perm"),
         roleClaims: () => ({ "st-role": { v: ["admin"], t: Date.now() },
             "st-perm": { v: ["read", "write"], t: Date.now() } }),
+        // With the MFA validator (ST_CLAIMS st-mfa): a session whose auth
+        // requirements are met (node's value after a first factor),
+        // mfa:false leaves it out (node then fetches it through the MFA
+        // recipe: known difference mfa-missing-claim-fetch).
+        mfa: claimKeys(cfg).includes("st-mfa"),
+        mfaClaims: () => ({ "st-mfa": { c: { emailpassword:
+            Date.now() - 1000 }, v: true } }),
         // the claims mint() adds in this configuration (for payloads that
         // do not go through it: core-minted sessions)
         baseClaims: () => ({
             ...(ctx.ev ? { "st-ev": { v: true, t: Date.now() } } : {}),
-            ...(ctx.roles ? ctx.roleClaims() : {}) }),
+            ...(ctx.roles ? ctx.roleClaims() : {}),
+            ...(ctx.mfa ? ctx.mfaClaims() : {}) }),
         T(o = {}) {
             return ctx.mint(o).token;
         },
@@ -92,8 +106,12 @@ function makeCtx(cfg, core, kids, stateDir) {
             if (ctx.roles && o.roles !== false) {
                 opts.claims = { ...ctx.roleClaims(), ...opts.claims || {} };
             }
+            if (ctx.mfa && o.mfa !== false) {
+                opts.claims = { ...ctx.mfaClaims(), ...opts.claims || {} };
+            }
             delete opts.ev;
             delete opts.roles;
+            delete opts.mfa;
             return mint(opts);
         },
         mintDecode: decode,
@@ -111,4 +129,4 @@ const H = {
     at: (t) => "sAccessToken=" + t,
 };
 
-module.exports = { coreClient, makeCtx, H };
+module.exports = { coreClient, makeCtx, claimKeys, H };

@@ -339,6 +339,14 @@ describe("kong schema rejects", function()
         assert.same({}, plugin_conf.route_opts(e.config).claims)
     end)
 
+    it("accepts the MFA check (conformance configuration mfa)", function()
+        local c = base()
+        c.claims = { { claim = "st-mfa", check = "mfa_completed" } }
+        local e = assert(validate(c))
+        assert.same({ { claim = "st-mfa", check = "mfa_completed" } },
+                    plugin_conf.user_config(e.config).claims)
+    end)
+
     it("checks every claim validator field", function()
         local function spec_err(spec)
             local c = base()

@@ -45,6 +45,9 @@ describe("resty.supertokens.env", function()
             ST_JWKS_REFRESH_INTERVAL_SEC = "60",
             ST_JWKS_FILE = "/etc/jwks.json",
             ST_JWKS_MAX_STALE_SEC = "3600",
+            ST_API_GATEWAY_PATH = "/gw",
+            ST_ACCESS_TOKEN_PATH = "api/",
+            ST_EXPOSE_ACCESS_TOKEN_TO_FRONTEND_IN_COOKIE_BASED_AUTH = " Yes ",
             ST_CLAIMS = '[{"claim":"st-role","check":"includes",'
                         .. '"value":"admin"}]',
         })
@@ -53,7 +56,8 @@ describe("resty.supertokens.env", function()
             api_key = "key-1",
             app_info = { api_domain = "https://api.example.com",
                          website_domain = "https://example.org",
-                         api_base_path = "/authx" },
+                         api_base_path = "/authx",
+                         api_gateway_path = "/gw" },
             session = {
                 anti_csrf = "VIA_TOKEN",
                 get_token_transfer_method = "header",
@@ -65,6 +69,8 @@ describe("resty.supertokens.env", function()
                 cookie_same_site = "strict",
                 cookie_secure = true,
                 jwks_refresh_interval_sec = 60,
+                access_token_path = "api/",
+                expose_access_token_to_frontend_in_cookie_based_auth = true,
             },
             email_verification = { mode = "REQUIRED" },
             jwks_file = "/etc/jwks.json",
@@ -75,6 +81,10 @@ describe("resty.supertokens.env", function()
         local conf = assert(config.new(c))
         assert.equal("VIA_TOKEN", conf.session.anti_csrf)
         assert.equal(2, #conf.jwks_urls)
+        assert.equal("/gw/authx/session/refresh", conf.refresh_path)
+        assert.equal("/api", conf.session.access_token_path)
+        assert.is_true(conf.session
+            .expose_access_token_to_frontend_in_cookie_based_auth)
     end)
 
     it("defaults to the oracle's domains and the demo's JWKS", function()
@@ -164,6 +174,44 @@ describe("resty.supertokens.env", function()
         local _, err = config.new(from({ ST_CONNECTION_URI = "http://x",
             ST_CLAIMS = '[{"claim":"st-role","check":"has"}]' }))
         assert.matches("^supertokens.config: claims: %[1%]%.check", err)
+    end)
+
+    it("the three path/expose variables: unset, empty and bad values",
+       function()
+        local c = from({ ST_CONNECTION_URI = "http://x",
+                         ST_API_GATEWAY_PATH = "", ST_ACCESS_TOKEN_PATH = "",
+                         ST_EXPOSE_ACCESS_TOKEN_TO_FRONTEND_IN_COOKIE_BASED_AUTH
+                             = "" })
+        assert.is_nil(c.app_info.api_gateway_path)
+        assert.is_nil(c.session.access_token_path)
+        assert.is_nil(
+            c.session.expose_access_token_to_frontend_in_cookie_based_auth)
+        local conf = assert(config.new(c))
+        assert.equal("/auth/session/refresh", conf.refresh_path)
+        assert.equal("/", conf.session.access_token_path)
+        assert.equal("supertokens.env: "
+                     .. "ST_EXPOSE_ACCESS_TOKEN_TO_FRONTEND_IN_COOKIE_BASED_AUTH"
+                     .. ": must be true or false", err_of({
+            ST_EXPOSE_ACCESS_TOKEN_TO_FRONTEND_IN_COOKIE_BASED_AUTH = "2" }))
+        c = from({ ST_CONNECTION_URI = "http://x", ST_ACCESS_TOKEN_PATH = "/",
+                   ST_API_GATEWAY_PATH = "gw/",
+                   ST_EXPOSE_ACCESS_TOKEN_TO_FRONTEND_IN_COOKIE_BASED_AUTH
+                       = "false" })
+        conf = assert(config.new(c))
+        assert.equal("/", conf.session.access_token_path)
+        assert.equal("/gw/auth/session/refresh", conf.refresh_path)
+        assert.is_false(conf.session
+            .expose_access_token_to_frontend_in_cookie_based_auth)
+    end)
+
+    it("examples/openresty/nginx.conf passes every variable to workers",
+       function()
+        local f = assert(io.open("examples/openresty/nginx.conf"))
+        local text = f:read("*a")
+        f:close()
+        for _, name in ipairs(env.NAMES) do
+            assert.truthy(text:find("\nenv " .. name .. ";", 1, true), name)
+        end
     end)
 
     it("needs a core or keys", function()

@@ -7,7 +7,8 @@
 --   ST_USE_DYNAMIC_ACCESS_TOKEN_SIGNING_KEY ST_EMAIL_VERIFICATION
 --   ST_COOKIE_DOMAIN ST_OLDER_COOKIE_DOMAIN ST_COOKIE_SAME_SITE
 --   ST_COOKIE_SECURE ST_JWKS_REFRESH_INTERVAL_SEC ST_JWKS_FILE
---   ST_JWKS_MAX_STALE_SEC ST_CLAIMS
+--   ST_JWKS_MAX_STALE_SEC ST_CLAIMS ST_API_GATEWAY_PATH ST_ACCESS_TOKEN_PATH
+--   ST_EXPOSE_ACCESS_TOKEN_TO_FRONTEND_IN_COOKIE_BASED_AUTH
 --
 -- ST_CLAIMS is the `claims` option (global claim validators) as a JSON
 -- list, e.g. [{"claim":"st-role","check":"includes","value":"admin"}].
@@ -43,7 +44,9 @@ _M.NAMES = {
     "ST_USE_DYNAMIC_ACCESS_TOKEN_SIGNING_KEY", "ST_EMAIL_VERIFICATION",
     "ST_COOKIE_DOMAIN", "ST_OLDER_COOKIE_DOMAIN", "ST_COOKIE_SAME_SITE",
     "ST_COOKIE_SECURE", "ST_JWKS_REFRESH_INTERVAL_SEC", "ST_JWKS_FILE",
-    "ST_JWKS_MAX_STALE_SEC", "ST_CLAIMS",
+    "ST_JWKS_MAX_STALE_SEC", "ST_CLAIMS", "ST_API_GATEWAY_PATH",
+    "ST_ACCESS_TOKEN_PATH",
+    "ST_EXPOSE_ACCESS_TOKEN_TO_FRONTEND_IN_COOKIE_BASED_AUTH",
 }
 
 -- The oracle's defaults (shared/oracle/server.js), so the demo and the
@@ -180,6 +183,7 @@ function _M.config(opts)
             website_domain = str("ST_WEBSITE_DOMAIN")
                              or DEFAULT_WEBSITE_DOMAIN,
             api_base_path = str("ST_API_BASE_PATH"),
+            api_gateway_path = str("ST_API_GATEWAY_PATH"),
         },
         session = {
             anti_csrf = anti_csrf,
@@ -194,6 +198,9 @@ function _M.config(opts)
             cookie_same_site = same_site,
             cookie_secure = bool("ST_COOKIE_SECURE"),
             jwks_refresh_interval_sec = num("ST_JWKS_REFRESH_INTERVAL_SEC"),
+            access_token_path = str("ST_ACCESS_TOKEN_PATH"),
+            expose_access_token_to_frontend_in_cookie_based_auth = bool(
+                "ST_EXPOSE_ACCESS_TOKEN_TO_FRONTEND_IN_COOKIE_BASED_AUTH"),
         },
         email_verification = email_verification,
         claims = list("ST_CLAIMS"),

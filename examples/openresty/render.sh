@@ -3,7 +3,10 @@
 # Usage: render.sh <prefix>
 # Env: PORT (8080), ST_NGINX_WORKERS (2), ST_NGINX_DAEMON (on|off, on),
 #      ST_NGINX_LOG_LEVEL (warn), ST_BACKEND_URL (unset: no /auth proxy),
-#      ST_API_BASE_PATH (/auth), ST_DEFAULT_JWKS (<top>/.demo/jwks.json)
+#      ST_API_BASE_PATH (/auth), ST_DEFAULT_JWKS (<top>/.demo/jwks.json),
+#      ST_SESSION_ROUTE (1: a location verifying every path with a
+#      /session/ segment, as /verify; the conformance suite's refresh-path
+#      cases)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -46,6 +49,17 @@ if [ -n "${ST_BACKEND_URL:-}" ]; then
             proxy_set_header Host \$http_host;
             proxy_http_version 1.1;
             proxy_set_header Connection \"\";
+        }"
+fi
+
+if [ "${ST_SESSION_ROUTE:-}" = 1 ]; then
+    proxy="$proxy
+        # Every path with a /session/ segment (any case): verifySession()
+        # as /verify; a POST on the refresh path passes unverified.
+        location ~* /session/ {
+            content_by_lua_block {
+                require(\"resty.supertokens\").user_endpoint()
+            }
         }"
 fi
 

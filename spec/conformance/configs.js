@@ -89,6 +89,36 @@ module.exports = [
         ST_EMAIL_VERIFICATION: "REQUIRED",
         ST_CLAIMS: JSON.stringify([
             { claim: "st-mfa", check: "mfa_completed" }]) } },
+    // exposeAccessTokenToFrontendInCookieBasedAuth: st-access-token (and
+    // its Access-Control-Expose-Headers entry) also on cookie-mode relays
+    { name: "xExposeToken", extra: true, env: { ...base,
+        ST_EXPOSE_ACCESS_TOKEN_TO_FRONTEND_IN_COOKIE_BASED_AUTH: "true",
+        ST_EMAIL_VERIFICATION: "REQUIRED" } },
+    { name: "xExposeCookieOnly", extra: true, env: { ...base,
+        ST_EXPOSE_ACCESS_TOKEN_TO_FRONTEND_IN_COOKIE_BASED_AUTH: "true",
+        ST_TOKEN_TRANSFER_METHOD: "cookie", ST_ANTI_CSRF: "VIA_TOKEN" } },
+    // accessTokenPath: the sAccessToken cookie's Path (relays, clearing);
+    // NormalisedURLPath: "api/" -> /api, "/" -> "" -> Path=/, a domain
+    // given with a path keeps only the path
+    { name: "xAccessTokenPath", extra: true, env: { ...base,
+        ST_ACCESS_TOKEN_PATH: " api/ ", ST_EMAIL_VERIFICATION: "REQUIRED" } },
+    { name: "xAccessTokenPathRoot", extra: true, env: { ...base,
+        ST_ACCESS_TOKEN_PATH: "/", ST_API_BASE_PATH: "/" } },
+    { name: "xAccessTokenPathDeep", extra: true, env: { ...base,
+        ST_ACCESS_TOKEN_PATH: "/a/b/", ST_COOKIE_DOMAIN: ".example.com",
+        ST_OLDER_COOKIE_DOMAIN: "" } },
+    { name: "xAccessTokenPathDomain", extra: true, env: { ...base,
+        ST_ACCESS_TOKEN_PATH: "api.example.com/tok/./x/../" } },
+    // apiGatewayPath: the refresh path (and the sRefreshToken cookie Path)
+    // is <gateway><base>/session/refresh
+    { name: "xGatewayPath", extra: true, env: { ...base,
+        ST_API_GATEWAY_PATH: "/gw", ST_EMAIL_VERIFICATION: "REQUIRED" } },
+    // all three in one, part of every run (cheap: the hand-written cases
+    // reach relays, clearing and the refresh path here)
+    { name: "gatewayExpose", env: { ...base,
+        ST_API_GATEWAY_PATH: "gw/v1/", ST_API_BASE_PATH: "/",
+        ST_ACCESS_TOKEN_PATH: "/gw",
+        ST_EXPOSE_ACCESS_TOKEN_TO_FRONTEND_IN_COOKIE_BASED_AUTH: "true" } },
     { name: "xSubdomains", extra: true, env: { ...base,
         ST_API_DOMAIN: "https://api.app.example.co.uk",
         ST_WEBSITE_DOMAIN: "https://www.example.co.uk",

@@ -160,6 +160,9 @@ function describeReq(r) {
 async function startSide(name, cfg, port, stateDir, logStream) {
     const sideEnv = { ...cfg.env, PORT: String(port),
         ST_CONNECTION_URI: `http://127.0.0.1:${CORE_PORT}`,
+        // cases/paths.js: a verified route on every path with a /session/
+        // segment, and the SDK's refresh branch answering as a pass
+        ST_SESSION_ROUTE: "1", SDK_APP_REFRESH_PASSES: "1",
         ...(name !== "sdk" && env.CONFORMANCE_B_ENV
             ? JSON.parse(env.CONFORMANCE_B_ENV) : {}) };
     if (name === "gw") {
@@ -242,7 +245,8 @@ async function runConfig(cfg, cases, known, core, kids, stateDir, logStream,
             let req;
             try {
                 data = c.setup ? await c.setup(ctx) : undefined;
-                let path = c.route || "/verify";
+                let path = (typeof c.route === "function"
+                    ? c.route(ctx) : c.route) || "/verify";
                 // /verify-admin exists where ST_CLAIMS gives both sides
                 // UserRoles (st-role / st-perm validators); a generated case
                 // elsewhere goes to /verify
@@ -273,7 +277,7 @@ async function runConfig(cfg, cases, known, core, kids, stateDir, logStream,
             const knownHit = hit.size > 0;
             const problems = [];
             let exp = typeof c.exp === "function" ? c.exp(ctx, data) : c.exp;
-            const route = (c.route || "/verify").split("?")[0];
+            const route = req.path.split("?")[0];
             if (exp === "unauth" && route === "/verify-optional") exp = "none";
             if (exp) {
                 const got = outcomeOf(va, cfg);

@@ -22,6 +22,12 @@
 // the list, no id: the gateway's order EV, then ST_CLAIMS) inits
 // MultiFactorAuth instead, which adds hasCompletedMFARequirementsForAuth()
 // to the global validators itself (post-init, after EmailVerification's).
+// SDK_APP_REFRESH_PASSES=1 (the conformance runner) adds a route for every
+// path with a /session/ segment (verifySession()), and stops the SDK's
+// refresh where it would call the core: refreshSessionInRequest (which
+// verifySession() runs for a POST on refreshTokenPath, and the refresh API
+// too) then answers 200 with the seed of no session, as the gateway
+// answers a request it passes unverified to the backend's refresh API.
 const express = require("express");
 const cors = require("cors");
 const supertokens = require("supertokens-node");
@@ -71,6 +77,13 @@ if (has("ST_OLDER_COOKIE_DOMAIN")) {
 }
 if (has("ST_COOKIE_SAME_SITE")) session.cookieSameSite = env.ST_COOKIE_SAME_SITE;
 if (has("ST_COOKIE_SECURE")) session.cookieSecure = bool("ST_COOKIE_SECURE");
+if (has("ST_ACCESS_TOKEN_PATH")) {
+    session.accessTokenPath = env.ST_ACCESS_TOKEN_PATH;
+}
+if (has("ST_EXPOSE_ACCESS_TOKEN_TO_FRONTEND_IN_COOKIE_BASED_AUTH")) {
+    session.exposeAccessTokenToFrontendInCookieBasedAuth =
+        bool("ST_EXPOSE_ACCESS_TOKEN_TO_FRONTEND_IN_COOKIE_BASED_AUTH");
+}
 if (has("ST_JWKS_REFRESH_INTERVAL_SEC")) {
     session.jwksRefreshIntervalSec = Number(env.ST_JWKS_REFRESH_INTERVAL_SEC);
 }
@@ -109,11 +122,18 @@ const claimSpecs = has("ST_CLAIMS") ? JSON.parse(env.ST_CLAIMS) : null;
 const mfa = Array.isArray(claimSpecs) && claimSpecs.some(isMfa);
 const roleValidators = claimSpecs ? claimValidators(claimSpecs) : [];
 const extraValidators = roleValidators.length > 0 ? roleValidators : null;
-if (extraValidators) {
+const REFRESH_PASSES = env.SDK_APP_REFRESH_PASSES === "1";
+const REFRESH_MARK = "sdk-app: the refresh branch";
+if (extraValidators || REFRESH_PASSES) {
     session.override = { functions: (orig) => ({ ...orig,
-        getGlobalClaimValidators: async (input) => [
-            ...input.claimValidatorsAddedByOtherRecipes,
-            ...extraValidators] }) };
+        ...(extraValidators ? {
+            getGlobalClaimValidators: async (input) => [
+                ...input.claimValidatorsAddedByOtherRecipes,
+                ...extraValidators] } : {}),
+        ...(REFRESH_PASSES ? {
+            refreshSession: async () => {
+                throw new Error(REFRESH_MARK);
+            } } : {}) }) };
 }
 
 const recipeList = [Session.init(session)];
@@ -135,6 +155,8 @@ supertokens.init({
         apiDomain: env.ST_API_DOMAIN || "http://localhost:3001",
         websiteDomain: WEBSITE_DOMAIN,
         apiBasePath: env.ST_API_BASE_PATH || "/auth",
+        ...(has("ST_API_GATEWAY_PATH")
+            ? { apiGatewayPath: env.ST_API_GATEWAY_PATH } : {}),
         websiteBasePath: "/auth",
     },
     recipeList,
@@ -148,6 +170,10 @@ app.use(cors({
     allowedHeaders: ["content-type", ...supertokens.getAllCORSHeaders()],
     credentials: true,
 }));
+// spec/conformance/gateway's `location ~* /session/` (ST_SESSION_ROUTE=1):
+// before middleware(), so that verifySession() alone decides, as the
+// gateway does, and the SDK's refresh API does not answer first.
+if (REFRESH_PASSES) app.all(/\/session\//i, verifySession(), seed);
 app.use(middleware());
 
 const NOTE = "Fetch any data from your application for authenticated user " +
@@ -205,6 +231,10 @@ app.use(errorHandler());
 // What an app answers is the app's choice; ours matches the gateway's.
 // eslint-disable-next-line no-unused-vars
 app.use((err, req, res, next) => {
+    if (REFRESH_PASSES && err && err.message === REFRESH_MARK) {
+        seed(req, res);
+        return;
+    }
     if (env.SDK_APP_LOG_ERRORS === "1") {
         process.stderr.write(`sdk-app: ${req.method} ${req.url}: ${err}\n`);
     }

@@ -68,6 +68,13 @@ do
                             plugins = plugin({ claims = claims }) }
 end
 
+-- spec/conformance/gateway's ST_SESSION_ROUTE=1: every path with a
+-- /session/ segment (any case), verified as /verify
+if getenv("ST_SESSION_ROUTE") == "1" then
+    routes[#routes + 1] = { name = "session_paths", path = "/session/",
+                            match = "~* ", plugins = plugin({}) }
+end
+
 local backend = getenv("ST_BACKEND_URL") or getenv("ST_AUTH_UPSTREAM")
 if backend and backend ~= "" then
     assert(backend:match("^https?://[%w.:%[%]-]+/?$"),

@@ -1,10 +1,11 @@
 # mk/30-flow.mk - the gateway-neutral decision core (resty.supertokens.
 # config/transport/token/csrf/claims/outcome/cors/decide): busted specs
-# 10-16, plain LuaJIT, no nginx, real libstjwt parse, faked signatures.
+# 10-17, plain LuaJIT, no nginx, real libstjwt parse, faked signatures
+# (17: the Querier, resty.supertokens.core, with a scripted client).
 #
-#   make test-flow   spec/10..16 (about 1 s)
+#   make test-flow   spec/10..17 (about 1 s)
 
-FLOW_SPECS   := $(sort $(wildcard $(TOP)/spec/1[0-6]-*_spec.lua))
+FLOW_SPECS   := $(sort $(wildcard $(TOP)/spec/1[0-7]-*_spec.lua))
 
 .PHONY: test-flow
 

@@ -84,6 +84,20 @@ end
 _M.is_text = is_text
 
 
+-- node's NormalisedURLPath.isARecipePath(), which decides whether the rid
+-- header goes with a call: value.split("/"), parts[1] or parts[2] is
+-- "recipe" (a roles path built from an odd tId, "/t1//recipe/user/roles",
+-- goes without it).
+local function is_recipe_path(path)
+    local first, rest = path:match("^/([^/]*)(.*)$")
+    if first == "recipe" then
+        return true
+    end
+    return rest ~= nil and rest:match("^/([^/]*)") == "recipe"
+end
+_M.is_recipe_path = is_recipe_path
+
+
 -- request(conf, state, method, path, query, body, rid)
 --   -> body, nil, is_text | nil, err
 local function request(conf, state, method, path, query, body, rid)
@@ -104,7 +118,7 @@ local function request(conf, state, method, path, query, body, rid)
     if conf.api_key then
         headers["api-key"] = conf.api_key
     end
-    if rid then
+    if rid and is_recipe_path(path) then
         headers["rid"] = rid
     end
     if body ~= nil then

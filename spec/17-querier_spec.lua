@@ -167,3 +167,50 @@ describe("core: host order (node's lastTriedIndex)", function()
         assert.same({ 0.01, 0.01 }, sleeps)
     end)
 end)
+
+describe("core: one host index for every worker (node: one per process)",
+         function()
+    -- a lua_shared_dict stand-in: incr as ngx.shared.DICT:incr
+    local function fake_dict()
+        local d = { v = {} }
+        function d:incr(k, by, init)
+            self.v[k] = (self.v[k] or init) + by
+            return self.v[k]
+        end
+        return d
+    end
+
+    it("two workers' calls share the round robin through the dict",
+       function()
+        ngx.shared = { supertokens = fake_dict() }
+        local client = fake_client({})
+        -- each worker builds its own Querier (core.new per config table)
+        local c1, c2 = conf(2), conf(2)
+        c1.shared_dict, c2.shared_dict = "supertokens", "supertokens"
+        local w1, w2 = core.new(c1, client), core.new(c2, client)
+        for _, w in ipairs({ w1, w2, w2, w1, w1 }) do
+            assert.truthy(w.request("GET", "/user/id"))
+        end
+        local hosts = {}
+        for i, o in ipairs(client.sent) do
+            hosts[i] = o.url:match("^http://(core%d)")
+        end
+        assert.same({ "core1", "core2", "core1", "core2", "core1" }, hosts)
+        ngx.shared = nil
+    end)
+
+    it("without the dict: the worker's own index", function()
+        ngx.shared = {}
+        local client = fake_client({})
+        local w1, w2 = core.new(conf(2), client), core.new(conf(2), client)
+        for _, w in ipairs({ w1, w2, w1 }) do
+            assert.truthy(w.request("GET", "/user/id"))
+        end
+        local hosts = {}
+        for i, o in ipairs(client.sent) do
+            hosts[i] = o.url:match("^http://(core%d)")
+        end
+        assert.same({ "core1", "core1", "core2" }, hosts)
+        ngx.shared = nil
+    end)
+end)

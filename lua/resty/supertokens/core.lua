@@ -3,11 +3,13 @@
 -- host when one could not be reached or failed before it answered (node's
 -- fetch throws "fetch failed" for all of these and the Querier moves on),
 -- a rate-limited answer (429) tried again on the next host after the
--- Querier's back-off, and the CDI headers (cdi-version: 5.4, api-key, rid,
--- content-type).  Only HTTP 200 counts as an answer; its body text goes
--- back to the decision, which decodes it, with a flag when the answer's
--- content-type starts with "text" (the Querier then keeps it as a string
--- instead of parsing JSON).
+-- Querier's back-off, and the CDI headers (cdi-version: 5.4, api-key, rid
+-- on recipe paths, content-type).  The round-robin index is one for all
+-- workers (lua_shared_dict shared_dict), as node's is one per process.
+-- Only HTTP 200 counts as an answer; its body text goes back to the
+-- decision, which decodes it, with a flag when the answer's content-type
+-- starts with "text" (the Querier then keeps it as a string instead of
+-- parsing JSON).
 --
 -- Error strings name the method, the path and what went wrong; never the
 -- query (user ids, e-mail addresses) or any body (tokens).
@@ -131,9 +133,19 @@ local function request(conf, state, method, path, query, body, rid)
     local tries = n
     local last_err
     local retries_left     -- url -> rate-limit retries left, on first 429
+    local dict, rr_key = conf.dict, conf.rr_key
     while tries > 0 do
-        local i = state.next
-        state.next = i % n + 1
+        -- node's Querier.lastTriedIndex is one per process; nginx has a
+        -- process per worker, so the index lives in the shared dict (a
+        -- worker's own one only when the dict cannot count).
+        local i
+        local v = dict and dict:incr(rr_key, 1, 0)
+        if v then
+            i = (v - 1) % n + 1
+        else
+            i = state.next
+            state.next = i % n + 1
+        end
         local host = hosts[i]
         local url = host.domain .. (host.base_path or "") .. target
         ngx.update_time()
@@ -191,6 +203,18 @@ function _M.new(conf, client)
         core_hosts = conf.core_hosts, cdi_version = conf.cdi_version,
         api_key = conf.api_key, http = conf.http,
     }
+    -- The host index shared by every worker (one per core list, as one
+    -- node process has one): only with several cores.
+    local hosts = conf.core_hosts
+    local shared = ngx.shared
+    if type(hosts) == "table" and #hosts > 1 and shared then
+        view.dict = shared[conf.shared_dict or "supertokens"]
+        local urls = {}
+        for i, h in ipairs(hosts) do
+            urls[i] = tostring(h.domain) .. (h.base_path or "")
+        end
+        view.rr_key = "st:core:rr:" .. concat(urls, ";")
+    end
     obj = {
         request = function(method, path, query, body, rid)
             return request(view, state, method, path, query, body, rid)

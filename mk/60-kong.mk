@@ -16,7 +16,7 @@ KONG_SPECS   := $(TOP)/spec/30-kong_schema_spec.lua \
 # customCodes answers 499, which nginx cannot send through
 # kong.response.exit() (the schema refuses 444/499; see
 # examples/kong/README.md), so no Kong replay runs it.
-KONG_CONFORMANCE_CONFIGS ?= default,viaToken,crossSite,emailVerification,staticKeys,headerOnly,cookieOnly,roles,rolesMaxAge,mfa,gatewayExpose
+KONG_CONFORMANCE_CONFIGS ?= default,viaToken,crossSite,emailVerification,staticKeys,headerOnly,cookieOnly,roles,rolesMaxAge,mfa,gatewayExpose,apiKey
 KONG_CONFORMANCE_GEN     ?= 0
 # below the ephemeral port range, like the OpenResty run's 27300
 KONG_CONFORMANCE_PORT    ?= 27900

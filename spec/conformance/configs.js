@@ -1,6 +1,8 @@
 "use strict";
 // The configurations every case runs in. env = the ST_* variables given to
 // BOTH the SDK app and the gateway (contract in /work/team/CONTEXT.md).
+// the api key of the configurations that have one (a test value)
+const API_KEY = "st-conformance-api-key-2f9c4e1a7b";
 const base = {
     ST_API_DOMAIN: "http://localhost:3001",
     ST_WEBSITE_DOMAIN: "http://localhost:3000",
@@ -119,6 +121,33 @@ module.exports = [
         ST_API_GATEWAY_PATH: "gw/v1/", ST_API_BASE_PATH: "/",
         ST_ACCESS_TOKEN_PATH: "/gw",
         ST_EXPOSE_ACCESS_TOKEN_TO_FRONTEND_IN_COOKIE_BASED_AUTH: "true" } },
+    // The core connection. apiKey (part of every run): supertokens.apiKey
+    // / api_key on both sides, and the stand-in enforces it (401 "Invalid
+    // API key" without it, as the core with api_keys set); every core call
+    // is compared with its api-key header (cases/connection.js: a core
+    // with other keys).
+    { name: "apiKey", env: { ...base, ST_EMAIL_VERIFICATION: "REQUIRED",
+        ST_API_KEY: API_KEY },
+    coreSetup: (core) => core.config({ api_keys: API_KEY }) },
+    // Several cores in connectionURI (run.js: "main" = the stand-in,
+    // "second" = a second listener on the same state, "dead" = a port
+    // nothing listens on). Each core call is compared with the core it
+    // went to: node's Querier takes the hosts round robin from one
+    // process-wide index, the gateway from one in its shared dict for all
+    // workers (two here; run.js sends each request on a new connection).
+    { name: "xCoresTwo", extra: true, cores: ["main", "second"],
+        env: { ...base, ST_EMAIL_VERIFICATION: "REQUIRED",
+            ST_API_KEY: API_KEY },
+        coreSetup: (core) => core.config({ api_keys: API_KEY }) },
+    { name: "xCoresDeadFirst", extra: true, cores: ["dead", "main"],
+        env: { ...base, ST_EMAIL_VERIFICATION: "REQUIRED" } },
+    // the first core answers every call (JWKS too) with a 500, the second
+    // is fine: node does not go on after an HTTP error, so a call that the
+    // round robin gives to the first core fails
+    { name: "xCoresFailingFirst", extra: true, cores: ["second", "main"],
+        noExp: true,
+        env: { ...base, ST_EMAIL_VERIFICATION: "REQUIRED" },
+        coreSetup: (core, ports) => core.listener(ports.second, "500") },
     { name: "xSubdomains", extra: true, env: { ...base,
         ST_API_DOMAIN: "https://api.app.example.co.uk",
         ST_WEBSITE_DOMAIN: "https://www.example.co.uk",

@@ -41,6 +41,14 @@ const BASE_PORT = Number(env.CONFORMANCE_PORT || 27300);
 const CORE_PORT = BASE_PORT;
 const SDK_PORT = BASE_PORT + 1;
 const B_PORT = BASE_PORT + 2;
+// Several cores (a configuration's `cores`): "main" is the stand-in's own
+// port, "second" a second listener of the same stand-in (one database, as
+// real cores of one connectionURI must share), "dead" a port nobody
+// listens on (connection refused).
+const CORE_PORTS = { main: CORE_PORT, second: BASE_PORT + 3,
+    dead: BASE_PORT + 4 };
+const coreUri = (cfg) => (cfg.cores || ["main"])
+    .map((n) => `http://127.0.0.1:${CORE_PORTS[n]}`).join(";");
 const ONLY = env.CONFORMANCE_ONLY ? new RegExp(env.CONFORMANCE_ONLY) : null;
 const VERBOSE = env.CONFORMANCE_VERBOSE === "1";
 // CONFORMANCE_GATEWAY: another script with the same start/stop contract
@@ -159,7 +167,7 @@ function describeReq(r) {
 
 async function startSide(name, cfg, port, stateDir, logStream) {
     const sideEnv = { ...cfg.env, PORT: String(port),
-        ST_CONNECTION_URI: `http://127.0.0.1:${CORE_PORT}`,
+        ST_CONNECTION_URI: coreUri(cfg),
         // cases/paths.js: a verified route on every path with a /session/
         // segment, and the SDK's refresh branch answering as a pass
         ST_SESSION_ROUTE: "1", SDK_APP_REFRESH_PASSES: "1",
@@ -201,23 +209,41 @@ async function startSide(name, cfg, port, stateDir, logStream) {
     return { name, port, proc: p, stop: () => procs.stop(p) };
 }
 
-async function sendCase(side, req, core, sleep) {
+async function sendCase(side, req, core, sleep, cfg) {
     if (sleep) await procs.sleep(sleep);
     const before = (await core.logSince(1e15)).count;
     let res;
     try {
-        res = await request(side.port, req);
+        // several cores: each request on a new connection, so that the
+        // gateway's workers share the cases (one round robin for all)
+        res = await request(side.port, req,
+            { fresh: !!(cfg && cfg.cores && cfg.cores.length > 1) });
     } catch (e) {
         res = { status: 0, headers: {}, text: "transport error: " + e.message };
     }
     const calls = (await core.logSince(before)).requests;
-    return view(res, coreView(calls));
+    return view(res, coreView(calls, coreNames(cfg)));
+}
+
+// port -> core name, when the configuration has several (each core call
+// is then compared with the core it went to)
+function coreNames(cfg) {
+    if (!cfg || !cfg.cores || cfg.cores.length < 2) return null;
+    const m = {};
+    for (const n of cfg.cores) m[CORE_PORTS[n]] = n;
+    return m;
 }
 
 async function runConfig(cfg, cases, known, core, kids, stateDir, logStream,
     totals) {
     const t0 = Date.now();
     await core.reset();
+    // setup calls (ctx.core.create, refresh, verify) carry the key
+    core.apiKey = cfg.env.ST_API_KEY;
+    core.ports = CORE_PORTS;
+    // the configuration's core: api keys it enforces, faults of one of
+    // several cores (kept in the base snapshot)
+    if (cfg.coreSetup) await cfg.coreSetup(core, CORE_PORTS);
     const ctx = makeCtx(cfg, core, kids, stateDir);
     const result = { name: cfg.name, passed: 0, failed: 0, known: 0,
         lines: [] };
@@ -262,9 +288,9 @@ async function runConfig(cfg, cases, known, core, kids, stateDir, logStream,
                 continue;
             }
             await core.snapshot("case");
-            const va = await sendCase(sideA, req, core, c.sleep);
+            const va = await sendCase(sideA, req, core, c.sleep, cfg);
             await core.restore("case");
-            const vb = await sendCase(sideB, req, core, c.sleep);
+            const vb = await sendCase(sideB, req, core, c.sleep, cfg);
             const diffs = compare(va, vb);
             const unexpected = [];
             const hit = new Set();
@@ -279,7 +305,10 @@ async function runConfig(cfg, cases, known, core, kids, stateDir, logStream,
             let exp = typeof c.exp === "function" ? c.exp(ctx, data) : c.exp;
             const route = req.path.split("?")[0];
             if (exp === "unauth" && route === "/verify-optional") exp = "none";
-            if (exp) {
+            // a configuration whose outcomes depend on which core a call
+            // lands on (a failing one of several) is compared with the SDK
+            // only: the cases' expectations assume a working core
+            if (exp && !cfg.noExp) {
                 const got = outcomeOf(va, cfg);
                 if (!expectationOk(exp, got, req.method, va, cfg)) {
                     problems.push(`expected ${exp} from the SDK, got ${got}`);
@@ -348,6 +377,7 @@ async function main() {
     const coreProc = procs.start("core", process.execPath,
         [path.join(TOP, "spec/support/core/server.js")], {
             env: { CORE_PORT: String(CORE_PORT), CORE_STATE_DIR: stateDir,
+                CORE_EXTRA_PORTS: String(CORE_PORTS.second),
                 CORE_QUIET: "1" }, logTo: logStream });
     await procs.waitPort(CORE_PORT, coreProc, 20000);
     const core = coreClient(CORE_PORT);

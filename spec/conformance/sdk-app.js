@@ -241,10 +241,41 @@ app.use((err, req, res, next) => {
     res.status(500).json({ message: "internal error" });
 });
 
-const server = app.listen(PORT, HOST, () => {
-    process.stderr.write(`sdk-app on http://${HOST}:${PORT}\n`);
+// The Querier's first core call also fetches /apiversion
+// through the same round robin (sendRequestHelper inside the call's own
+// request function), which takes a host slot, and with the first core
+// unreachable makes that first call fail ("No SuperTokens core available
+// to query": the retry lands on the same dead host), and a core that
+// refuses the api key fails it before the call is sent. The gateway has no
+// /apiversion call (cdi-version 5.4 fixed), so the app fetches it before
+// it listens and puts the process-wide index back on the first host: both
+// sides then start the cases at the first core (README `cdi-apiversion-
+// slot`).
+async function primeCdiVersion() {
+    const { Querier } = require("supertokens-node/lib/build/querier");
+    const ST = require("supertokens-node/lib/build/supertokens").default;
+    const q = Querier.getNewInstanceOrThrowError(
+        ST.getInstanceOrThrowError(), undefined);
+    // a core answering an HTTP error throws without trying the next one:
+    // once per core, until one answers
+    for (let i = 0; i < connectionURI.split(";").length; i++) {
+        try {
+            await q.getAPIVersion({});
+            break;
+        } catch (e) {
+            process.stderr.write(`sdk-app: /apiversion: ${e.message}\n`);
+        }
+    }
+    Querier.lastTriedIndex = 0;
+}
+
+let server;
+primeCdiVersion().finally(() => {
+    server = app.listen(PORT, HOST, () => {
+        process.stderr.write(`sdk-app on http://${HOST}:${PORT}\n`);
+    });
+    server.keepAliveTimeout = 5000;
 });
-server.keepAliveTimeout = 5000;
 for (const sig of ["SIGTERM", "SIGINT"]) {
     process.on(sig, () => process.exit(0));
 }

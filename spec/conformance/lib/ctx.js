@@ -7,9 +7,13 @@ const { getJson } = require("./http");
 
 function coreClient(port) {
     const post = (p) => getJson(port, "/__standin/" + p, "POST", {});
+    // the core APIs a case's setup calls, with the configuration's api key
+    // (run.js sets client.apiKey)
+    const api = (p, method, body) => getJson(port, p, method, body,
+        client.apiKey === undefined ? [] : [["api-key", client.apiKey]]);
     const q = (o) => Object.entries(o).filter(([, v]) => v !== undefined)
         .map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
-    return {
+    const client = {
         port,
         reset: (o = {}) => post("reset?" + q(o)),
         snapshot: (name) => post("snapshot?name=" + name),
@@ -34,19 +38,22 @@ function coreClient(port) {
         jwks: (mode, o = {}) => post("jwks?" + q({ mode, ...o })),
         fault: (api, mode, o = {}) => post("fault?" + q({ api, mode, ...o })),
         config: (o) => post("config?" + q(o)),
-        verify: (accessToken, o = {}) => getJson(port,
+        verify: (accessToken, o = {}) => api(
             "/recipe/session/verify", "POST", { accessToken,
                 doAntiCsrfCheck: false, enableAntiCsrf: false,
                 checkDatabase: false, ...o }),
-        create: (userId, o = {}) => getJson(port, "/public/recipe/session",
+        create: (userId, o = {}) => api("/public/recipe/session",
             "POST", { userId, enableAntiCsrf: !!o.antiCsrf,
                 userDataInJWT: o.payload || {}, userDataInDatabase: {},
                 useDynamicSigningKey: o.useDynamicSigningKey !== false }),
-        refresh: (refreshToken, o = {}) => getJson(port,
+        refresh: (refreshToken, o = {}) => api(
             "/recipe/session/refresh", "POST", { refreshToken,
                 antiCsrfToken: o.antiCsrf, enableAntiCsrf: !!o.antiCsrf,
                 useDynamicSigningKey: o.useDynamicSigningKey !== false }),
+        // a fault of one listener (one core of several): port, mode
+        listener: (port, mode) => post("listener?" + q({ port, mode })),
     };
+    return client;
 }
 
 // The claim keys of the configuration's ST_CLAIMS validators.

@@ -10,7 +10,10 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
  *        body (string) }
  * -> { status, headers: {lname: [values]}, text, json (or undefined) }
  */
-function request(port, req, { timeout = 15000, host = "127.0.0.1" } = {}) {
+// fresh: a connection of its own (no keep-alive pool), so that an nginx
+// with several workers may take each request on another worker
+function request(port, req, { timeout = 15000, host = "127.0.0.1",
+    fresh = false } = {}) {
     return new Promise((resolve, reject) => {
         const lines = Array.isArray(req.headers) ? req.headers
             : Object.entries(req.headers || {});
@@ -26,7 +29,7 @@ function request(port, req, { timeout = 15000, host = "127.0.0.1" } = {}) {
         }
         const r = http.request({
             host, port, method: req.method || "GET", path: req.path || "/",
-            headers: raw, agent,
+            headers: raw, agent: fresh ? false : agent,
         }, (res) => {
             const chunks = [];
             res.on("data", (c) => chunks.push(c));
@@ -53,10 +56,10 @@ function request(port, req, { timeout = 15000, host = "127.0.0.1" } = {}) {
     });
 }
 
-async function getJson(port, path, method = "GET", body) {
+async function getJson(port, path, method = "GET", body, extra = []) {
     const r = await request(port, { method, path,
-        headers: body === undefined ? [] : [["Content-Type",
-            "application/json"]],
+        headers: [...extra, ...(body === undefined ? [] : [["Content-Type",
+            "application/json"]])],
         body: body === undefined ? undefined : JSON.stringify(body) });
     if (r.status !== 200 || r.json === undefined) {
         throw new Error(`${method} ${path}: ${r.status} ${r.text.slice(0, 200)}`);

@@ -155,12 +155,20 @@ function view(res, coreCalls, now = Date.now()) {
 
 // Core calls as the stand-in logged them, without the ones that depend on
 // cache timing (JWKS, apiversion); tokens reduced to their class.
-function coreView(entries) {
+// names: port -> core name when there are several cores (the core each
+// call went to is compared too). Headers: cdi-version, rid and api-key
+// (its value as "set": both sides are given the same key).
+function coreView(entries, names) {
     return entries
         .filter((e) => e.path !== "/.well-known/jwks.json" &&
             e.path !== "/apiversion")
         .map((e) => {
             const r = { call: `${e.method} ${e.path}` };
+            if (names) r.core = names[e.port] || String(e.port);
+            const h = e.headers || {};
+            r.headers = { cdi: h["cdi-version"], rid: h.rid,
+                apiKey: h["api-key"] === undefined ? undefined
+                    : (h["api-key"] === "" ? "empty" : "set") };
             if (e.query) {
                 r.query = e.query.replace(/^\?/, "").split("&").sort()
                     .join("&");

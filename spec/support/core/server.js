@@ -14,6 +14,8 @@
 // env: CORE_PORT (3567) CORE_HOST (127.0.0.1) CORE_STATE_DIR
 //      ACCESS_TOKEN_VALIDITY_S (3600) REFRESH_TOKEN_VALIDITY_S (8640000)
 //      CORE_API_KEYS (comma list; unset = no key needed)
+//      CORE_EXTRA_PORTS (comma list: more listeners on the same state, as
+//      several cores on one database; each logged call says its port)
 //      JWKS_MAX_AGE_S (unset = computed like the core)
 //      DYNAMIC_KEY_UPDATE_INTERVAL_H (168)  CORE_QUIET=1 (no stdout log)
 const http = require("http");
@@ -61,7 +63,9 @@ function freshState() {
         // published dynamic keys, newest first (rotations persist on disk
         // until /__standin/reset, as the core keeps them in its database)
         dynamic: [...keysLib.loadRotated(DIR), base.dynamic],
-        faults: { jwks: { mode: "ok" }, api: {} },
+        // listener: port -> mode, a fault of one core of several (every
+        // core API and the JWKS on that port)
+        faults: { jwks: { mode: "ok" }, api: {}, listener: {} },
         config: defaultConfig(),
     };
 }
@@ -838,6 +842,38 @@ function setApiFault(q) {
     return { status: "OK", api: state.faults.api };
 }
 
+// One listener (one core of several) answers every call on its port with
+// a fault: down (connection dropped before any byte), 500, 404, html (200
+// text/html, some other web server), 401 (as a core with other api keys).
+function setListenerFault(q) {
+    const port = Number(q.get("port"));
+    const mode = q.get("mode") || "ok";
+    if (!["ok", "down", "500", "404", "html", "401"].includes(mode)) {
+        throw badRequest("unknown mode " + mode);
+    }
+    if (mode === "ok") delete state.faults.listener[port];
+    else state.faults.listener[port] = mode;
+    return { status: "OK", listener: state.faults.listener };
+}
+
+function applyListenerFault(req, res) {
+    const mode = (state.faults.listener || {})[req.socket.localPort];
+    switch (mode) {
+    case undefined: return false;
+    case "down": req.socket.destroy(); return true;
+    case "500":
+        send(res, 500, "java.lang.RuntimeException: injected fault");
+        return true;
+    case "404": send(res, 404, "Not found"); return true;
+    case "401": send(res, 401, "Invalid API key"); return true;
+    case "html":
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        res.end("<!DOCTYPE html><html><body>It works</body></html>\n");
+        return true;
+    default: return false;
+    }
+}
+
 function reset(q) {
     const keepKeys = q.get("keys") === "keep";
     const dyn = state.dynamic;
@@ -909,6 +945,7 @@ function control(method, path, q, body) {
     case "POST rotate": return rotate(q);
     case "POST jwks": return setJwksFault(q);
     case "POST fault": return setApiFault(q);
+    case "POST listener": return setListenerFault(q);
     case "POST config": {
         const at = q.get("access_token_validity_s");
         const rt = q.get("refresh_token_validity_s");
@@ -1139,7 +1176,8 @@ function logEntry(req, u, raw, body) {
         headers[h] = req.headers[h];
     }
     const e = { seq: seq++, t: Date.now(), method: req.method,
-        path: u.pathname, query: u.search, headers };
+        path: u.pathname, query: u.search, headers,
+        port: req.socket.localPort };
     if (raw) e.body = body !== undefined ? body : raw.slice(0, 2000);
     log.push(e);
     if (log.length > LOG_MAX) log.splice(0, log.length - LOG_MAX);
@@ -1198,6 +1236,7 @@ async function handle(req, res, raw) {
         }
     }
     logEntry(req, u, raw, body);
+    if (applyListenerFault(req, res)) return undefined;
     // Tomcat (CoyoteAdapter.normalize) collapses adjacent slashes
     const pathname = u.pathname.replace(/\/{2,}/g, "/");
     // NotFoundOrHelloAPI also answers a tenant's root: "/t1" is Hello when
@@ -1282,9 +1321,19 @@ server.listen(PORT, HOST, () => {
     process.stderr.write(`core stand-in on http://${HOST}:${PORT} ` +
         `state=${DIR} dynamic=${base.dynamic.kid} static=${base.static.kid}\n`);
 });
+// More cores on the same database: the same handler (and state) on other
+// ports.
+const extraServers = (env.CORE_EXTRA_PORTS || "").split(",")
+    .map((s) => s.trim()).filter(Boolean).map((p) => {
+        const srv = http.createServer(server.listeners("request")[0]);
+        srv.keepAliveTimeout = 5000;
+        srv.listen(Number(p), HOST);
+        return srv;
+    });
 for (const sig of ["SIGTERM", "SIGINT"]) {
     process.on(sig, () => {
         server.close();
+        for (const srv of extraServers) srv.close();
         process.exit(0);
     });
 }

@@ -145,7 +145,7 @@ module.exports = [
     // is fine: node does not go on after an HTTP error, so a call that the
     // round robin gives to the first core fails
     { name: "xCoresFailingFirst", extra: true, cores: ["second", "main"],
-        noExp: true,
+        noExp: true, noGen: true,
         env: { ...base, ST_EMAIL_VERIFICATION: "REQUIRED" },
         coreSetup: (core, ports) => core.listener(ports.second, "500") },
     { name: "xSubdomains", extra: true, env: { ...base,

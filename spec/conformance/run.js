@@ -222,16 +222,16 @@ async function sendCase(side, req, core, sleep, cfg) {
         res = { status: 0, headers: {}, text: "transport error: " + e.message };
     }
     const calls = (await core.logSince(before)).requests;
-    return view(res, coreView(calls, coreNames(cfg)));
+    return view(res, coreView(calls, side.cores));
 }
 
-// port -> core name, when the configuration has several (each core call
-// is then compared with the core it went to)
-function coreNames(cfg) {
-    if (!cfg || !cfg.cores || cfg.cores.length < 2) return null;
-    const m = {};
-    for (const n of cfg.cores) m[CORE_PORTS[n]] = n;
-    return m;
+// With several cores: each side's view of the round robin (lib/view.js
+// coreView), port -> position in the configuration's connection URI
+function coreTrack(cfg) {
+    if (!cfg.cores || cfg.cores.length < 2) return undefined;
+    const index = {};
+    cfg.cores.forEach((n, i) => { index[CORE_PORTS[n]] = i; });
+    return { index, n: cfg.cores.length, last: undefined };
 }
 
 async function runConfig(cfg, cases, known, core, kids, stateDir, logStream,
@@ -252,6 +252,8 @@ async function runConfig(cfg, cases, known, core, kids, stateDir, logStream,
     try {
         sideA = await startSide("sdk", cfg, SDK_PORT, stateDir, logStream);
         sideB = await startSide(B_NAME, cfg, B_PORT, stateDir, logStream);
+        sideA.cores = coreTrack(cfg);
+        sideB.cores = coreTrack(cfg);
     } catch (e) {
         if (sideA) await sideA.stop();
         result.failed = cases.length;
@@ -288,6 +290,12 @@ async function runConfig(cfg, cases, known, core, kids, stateDir, logStream,
                 continue;
             }
             await core.snapshot("case");
+            if (sideA.cores) {
+                const both = sideA.cores.last !== undefined &&
+                    sideB.cores.last !== undefined;
+                sideA.cores.compare = both;
+                sideB.cores.compare = both;
+            }
             const va = await sendCase(sideA, req, core, c.sleep, cfg);
             await core.restore("case");
             const vb = await sendCase(sideB, req, core, c.sleep, cfg);
@@ -396,7 +404,12 @@ async function main() {
                 c.only.includes(cfg.name));
             handCount += cases.length;
             // Each configuration gets its own share of the generated cases.
-            const mine = generated.filter((g, gi) =>
+            // noGen: a configuration whose answers depend on which core
+            // the round robin is at (a failing core of several) runs the
+            // hand-written cases only: a generated case with an accepted
+            // difference in core calls (strict-base64url with
+            // checkDatabase) moves one side's index on for good
+            const mine = cfg.noGen ? [] : generated.filter((g, gi) =>
                 gi % selected.length === ci);
             const all = [...cases, ...mine].filter((c) => !ONLY ||
                 ONLY.test(c.name));

@@ -155,16 +155,33 @@ function view(res, coreCalls, now = Date.now()) {
 
 // Core calls as the stand-in logged them, without the ones that depend on
 // cache timing (JWKS, apiversion); tokens reduced to their class.
-// names: port -> core name when there are several cores (the core each
-// call went to is compared too). Headers: cdi-version, rid and api-key
-// (its value as "set": both sides are given the same key).
-function coreView(entries, names) {
+// Headers: cdi-version, rid and api-key (its value as "set": both sides
+// are given the same key).
+// cores: with several cores, { index: port -> position in connectionURI,
+// n, last: position of this side's previous call (kept across cases) }:
+// each call's core is compared as its step from the side's previous call
+// ("+1": the next core, "+0": the same), the round robin as each side
+// sees it. Not the core's name: a case where one side makes a core call
+// and the other none (an accepted difference, e.g. strict-base64url with
+// checkDatabase) moves one side's index on, and every later call would
+// differ by name while both still step alike.
+function coreView(entries, cores) {
     return entries
         .filter((e) => e.path !== "/.well-known/jwks.json" &&
             e.path !== "/apiversion")
         .map((e) => {
             const r = { call: `${e.method} ${e.path}` };
-            if (names) r.core = names[e.port] || String(e.port);
+            if (cores) {
+                const i = cores.index[e.port];
+                // steps are compared once both sides have made a call
+                // (cores.compare, run.js): one side's first call may have
+                // been in a case where the other side made none
+                if (i === undefined) r.core = "port " + e.port;
+                else if (cores.compare && cores.last !== undefined) {
+                    r.core = "+" + ((i - cores.last + cores.n) % cores.n);
+                }
+                if (i !== undefined) cores.last = i;
+            }
             const h = e.headers || {};
             r.headers = { cdi: h["cdi-version"], rid: h.rid,
                 apiKey: h["api-key"] === undefined ? undefined

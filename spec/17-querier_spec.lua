@@ -41,6 +41,15 @@ local function fake_client(answers)
     return c
 end
 
+-- The host each call of a fake client went to, in order.
+local function hosts_of(client)
+    local hosts = {}
+    for i, o in ipairs(client.sent) do
+        hosts[i] = o.url:match("^http://(core%d)")
+    end
+    return hosts
+end
+
 local function conf(n, key)
     local hosts = {}
     for i = 1, n do
@@ -117,21 +126,13 @@ describe("core: host order (node's lastTriedIndex)", function()
         for _ = 1, 4 do
             assert.truthy(q.request("GET", "/user/id"))
         end
-        local hosts = {}
-        for i, o in ipairs(client.sent) do
-            hosts[i] = o.url:match("^http://(core%d)")
-        end
-        assert.same({ "core1", "core2", "core1", "core2" }, hosts)
+        assert.same({ "core1", "core2", "core1", "core2" }, hosts_of(client))
 
         client = fake_client({ false, { status = 200, body = "{}" }, false })
         q = core.new(conf(2), client)
         assert.truthy(q.request("GET", "/user/id"))   -- core1 x, core2
         assert.truthy(q.request("GET", "/user/id"))   -- core1 x, core2
-        hosts = {}
-        for i, o in ipairs(client.sent) do
-            hosts[i] = o.url:match("^http://(core%d)")
-        end
-        assert.same({ "core1", "core2", "core1", "core2" }, hosts)
+        assert.same({ "core1", "core2", "core1", "core2" }, hosts_of(client))
     end)
 
     it("every host unreachable: one try each, then an error", function()
@@ -159,11 +160,7 @@ describe("core: host order (node's lastTriedIndex)", function()
                                      { status = 429, body = "" } })
         local q = core.new(conf(2), client)
         assert.truthy(q.request("GET", "/user/id"))
-        local hosts = {}
-        for i, o in ipairs(client.sent) do
-            hosts[i] = o.url:match("^http://(core%d)")
-        end
-        assert.same({ "core1", "core2", "core1" }, hosts)
+        assert.same({ "core1", "core2", "core1" }, hosts_of(client))
         assert.same({ 0.01, 0.01 }, sleeps)
     end)
 end)
@@ -191,11 +188,7 @@ describe("core: one host index for every worker (node: one per process)",
         for _, w in ipairs({ w1, w2, w2, w1, w1 }) do
             assert.truthy(w.request("GET", "/user/id"))
         end
-        local hosts = {}
-        for i, o in ipairs(client.sent) do
-            hosts[i] = o.url:match("^http://(core%d)")
-        end
-        assert.same({ "core1", "core2", "core1", "core2", "core1" }, hosts)
+        assert.same({ "core1", "core2", "core1", "core2", "core1" }, hosts_of(client))
         ngx.shared = nil
     end)
 
@@ -206,11 +199,7 @@ describe("core: one host index for every worker (node: one per process)",
         for _, w in ipairs({ w1, w2, w1 }) do
             assert.truthy(w.request("GET", "/user/id"))
         end
-        local hosts = {}
-        for i, o in ipairs(client.sent) do
-            hosts[i] = o.url:match("^http://(core%d)")
-        end
-        assert.same({ "core1", "core1", "core2" }, hosts)
+        assert.same({ "core1", "core1", "core2" }, hosts_of(client))
         ngx.shared = nil
     end)
 end)

@@ -535,17 +535,15 @@ function _M:parse(token)
         return nil, "internal"
     end
     -- The parse of a new token runs as traces of its own, between two
-    -- trace stops: inlined into the decision's trace, the result's
-    -- branches on the header fields were side exits with so many live
-    -- registers that every side trace from them aborted ("NYI: register
-    -- coalescing too complex", 143 aborts in spec/26's 240 requests of
-    -- new and garbage tokens, and LuaJIT never stopped retrying), and the
-    -- side trace at the exit of the payload's claims loop went on through
-    -- the whole decision until "trace too long", leaving that exit to the
-    -- interpreter with the rest of every new token's request.  The stops
-    -- are here, not in jwt.lua, so that a caller of the Lua API with a
-    -- loop of its own keeps one trace through verify() (~0.1-0.2 us less
-    -- per token in the bench's Lua loop).
+    -- trace stops.  They were added when, inlined into the decision's
+    -- trace, the result's branches on the header fields made side traces
+    -- abort ("NYI: register coalescing too complex", 143 aborts in
+    -- spec/26's 240 requests) and the claims loop's exit ran the rest of
+    -- the request in the interpreter ("trace too long").  spec/26 no
+    -- longer aborts without them; they stay because a new token's
+    -- /api/user is ~1.3 us faster with them (bench/HISTORY.md,
+    -- 2026-11-29).  They are here, not in jwt.lua, so that a caller of the
+    -- Lua API with a loop of its own keeps one trace through verify().
     trace_stop()
     local res, reason, partial = v:parse(token)
     trace_stop()
